@@ -1,0 +1,108 @@
+//! Errors, split as h11 splits them: what the peer did wrong
+//! ([`ProtocolError`], which also says which close code it earns) and what
+//! the caller did wrong ([`Error`]).
+
+use crate::frame::CloseCode;
+
+/// The peer broke RFC 6455, or exceeded a configured limit.
+///
+/// A `ProtocolError` is never returned from an input method: the
+/// [`Connection`](crate::Connection) turns it into state, queues a close
+/// frame with [`close_code`](Self::close_code) and reports it as
+/// [`Event::ProtocolError`](crate::Event::ProtocolError).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A client sent a frame without a mask (RFC 6455 §5.1).
+    #[error("client frame is not masked (RFC 6455 §5.1)")]
+    UnmaskedFrame,
+    /// A server sent a masked frame (RFC 6455 §5.1).
+    #[error("server frame is masked (RFC 6455 §5.1)")]
+    MaskedFrame,
+    /// An RSV bit was set that no negotiated extension gives a meaning to (RFC 6455 §5.2).
+    #[error("reserved bit RSV{0} set without an extension that defines it (RFC 6455 §5.2)")]
+    ReservedBit(u8),
+    /// A reserved opcode (RFC 6455 §5.2).
+    #[error("reserved opcode {0:#x} (RFC 6455 §5.2)")]
+    ReservedOpcode(u8),
+    /// A 64-bit payload length with its most significant bit set (RFC 6455 §5.2).
+    #[error("64-bit payload length has its most significant bit set (RFC 6455 §5.2)")]
+    LengthTopBitSet,
+    /// A control frame with a payload over 125 bytes (RFC 6455 §5.5).
+    #[error("control frame payload of {0} bytes exceeds 125 (RFC 6455 §5.5)")]
+    ControlFrameTooLong(u64),
+    /// A control frame without FIN (RFC 6455 §5.5).
+    #[error("fragmented control frame (RFC 6455 §5.5)")]
+    FragmentedControlFrame,
+    /// A continuation frame with no message in progress (RFC 6455 §5.4).
+    #[error("continuation frame without a message in progress (RFC 6455 §5.4)")]
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message was unfinished (RFC 6455 §5.4).
+    #[error("new data frame while a fragmented message is unfinished (RFC 6455 §5.4)")]
+    ExpectedContinuation,
+    /// A text message, or a close reason, that is not valid UTF-8 (RFC 6455 §8.1).
+    #[error("text message is not valid UTF-8 (RFC 6455 §8.1)")]
+    InvalidUtf8,
+    /// A close frame with a one-byte payload (RFC 6455 §5.5.1).
+    #[error("close frame payload of one byte (RFC 6455 §5.5.1)")]
+    InvalidClosePayload,
+    /// A close code that may not be sent (RFC 6455 §7.4).
+    #[error("close code {0} may not appear in a close frame (RFC 6455 §7.4)")]
+    InvalidCloseCode(u16),
+    /// A close reason that is not valid UTF-8 (RFC 6455 §5.5.1).
+    #[error("close reason is not valid UTF-8 (RFC 6455 §5.5.1)")]
+    InvalidCloseReason,
+    /// A frame's payload exceeds the configured frame size limit.
+    #[error("frame payload of {size} bytes exceeds the limit of {limit}")]
+    FrameTooLarge {
+        /// The length the frame header announced.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A message exceeds the configured message size limit.
+    #[error("message of at least {size} bytes exceeds the limit of {limit}")]
+    MessageTooLarge {
+        /// The message size reached when the limit was crossed.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The transport closed before the peer's close frame arrived
+    /// (RFC 6455 §7.1.5: the close code is then 1006, never sent).
+    #[error("the transport closed without a close frame (RFC 6455 §7.1.5)")]
+    UnexpectedEof,
+}
+
+impl ProtocolError {
+    /// The close code this error earns; the one place errors map to the wire.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Self::UnexpectedEof => CloseCode::ABNORMAL,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// The caller asked for something the connection cannot do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A data or control frame after a close frame was sent (RFC 6455 §5.5.1).
+    #[error("a close frame was already sent; nothing may follow it (RFC 6455 §5.5.1)")]
+    AlreadyClosing,
+    /// A ping, pong or close payload over 125 bytes (RFC 6455 §5.5).
+    #[error("control frame payload of {0} bytes exceeds 125 (RFC 6455 §5.5)")]
+    ControlPayloadTooLong(usize),
+    /// A close code that may not be sent (1005, 1006, 1015, reserved or out of range; RFC 6455 §7.4).
+    #[error("close code {0} may not be sent (RFC 6455 §7.4)")]
+    InvalidCloseCode(u16),
+    /// A close reason was given without a code (RFC 6455 §5.5.1).
+    #[error("a close reason needs a close code (RFC 6455 §5.5.1)")]
+    ReasonWithoutCode,
+    /// A message was sent in pieces with the wrong sequence of calls.
+    #[error("{0}")]
+    Fragmentation(&'static str),
+}

@@ -1,0 +1,57 @@
+//! A sans-IO WebSocket implementation (RFC 6455).
+//!
+//! `wsproto` turns bytes into events and calls into bytes. Its core is a pure
+//! state machine: it parses and encodes frames, masks and unmasks them,
+//! validates UTF-8, runs the closing handshake and the HTTP/1.1 opening
+//! handshake, all from byte buffers that the caller fills and drains.
+//!
+//! What it never does: open a socket, spawn a thread, sleep, read a clock, or
+//! reach for a global random number generator. Those belong to the caller, or
+//! to the thin optional adapter in [`blocking`] that drives the core over any
+//! `std::io::Read + Write` stream.
+//!
+//! # Layers
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`frame`] | the wire format of one frame: header, opcode, mask, close payload |
+//! | [`utf8`] | a streaming UTF-8 validator that fails fast, and [`Utf8Bytes`] |
+//! | [`handshake`] | the opening handshake for both roles |
+//! | [`Connection`] | the state machine after the handshake |
+//! | [`blocking`] | a `std::io` adapter (feature `blocking`, on by default) |
+//!
+//! # A server, in memory
+//!
+//! ```
+//! use wsproto::{Config, Connection, Event, Role};
+//!
+//! let mut server = Connection::new(Role::Server, Config::default());
+//! // A masked text frame "Hello", RFC 6455 §5.7.
+//! server.handle_read(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! match server.poll_event() {
+//!     Some(Event::Text(text)) => server.send_text(&*text).unwrap(),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! let wire = server.poll_transmit().unwrap();
+//! assert_eq!(&wire[..], &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+pub mod config;
+pub mod connection;
+pub mod entropy;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod utf8;
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+
+pub use bytes::Bytes;
+pub use config::Config;
+pub use connection::{CloseFrame, Connection, Event, MessageKind, Payload, Role, TextPayload};
+pub use error::{Error, ProtocolError};
+pub use frame::CloseCode;
+pub use utf8::Utf8Bytes;
