@@ -144,7 +144,8 @@ impl FrameHeader {
             _ => 0,
         };
         let header_len = 2 + ext + if masked { 4 } else { 0 };
-        if buf.len() < header_len {
+        // The length is checked as soon as it is there, before the mask key.
+        if buf.len() < 2 + ext {
             return Ok(Parsed::Partial(header_len - buf.len()));
         }
         let payload_len = match ext {
@@ -170,6 +171,9 @@ impl FrameHeader {
             if !fin {
                 return Err(ProtocolError::FragmentedControlFrame);
             }
+        }
+        if buf.len() < header_len {
+            return Ok(Parsed::Partial(header_len - buf.len()));
         }
         let mask = masked.then(|| {
             let at = 2 + ext;

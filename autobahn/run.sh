@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# Run the Autobahn|Testsuite (wstest) against wsproto's example server and client.
+#
+#   autobahn/run.sh [server|client|both] [CASES]
+#   autobahn/run.sh install      # only install wstest
+#
+# CASES is a comma-separated list of case patterns (e.g. "1.*,2.*" or "7.1.*").
+# It may also be given as AUTOBAHN_CASES; the default is "1.*" through "11.*".
+# Add "12.*,13.*" (permessage-deflate) to run those as well.
+#
+# Other environment variables:
+#   AUTOBAHN_EXCLUDE_CASES  comma-separated patterns to exclude (default: none)
+#   AUTOBAHN_SKIP_BUILD=1   do not run cargo build
+#   AUTOBAHN_SERVER_BIN     server binary (default target/release/examples/autobahn_server)
+#   AUTOBAHN_CLIENT_BIN     client binary (default target/release/examples/autobahn_client)
+#   AUTOBAHN_TIMEOUT        seconds allowed for one role's test run (default 900)
+#   AUTOBAHN_DEBIAN_MIRROR  Debian mirror URL for bullseye (default: the machine's own)
+#
+# wstest needs Python 2. It is installed once, privately, into autobahn/work
+# (PyPy 2.7 from Debian bullseye plus the suite from PyPI); see README.md.
+# Reports go to autobahn/reports/{server,client}; autobahn/check.py judges them.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+WORK="$HERE/work"
+REPORTS="$HERE/reports"
+
+ROLE="${1:-both}"
+CASES="${2:-${AUTOBAHN_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*,11.*}}"
+EXCLUDE_CASES="${AUTOBAHN_EXCLUDE_CASES:-}"
+RUN_TIMEOUT="${AUTOBAHN_TIMEOUT:-900}"
+STARTUP_TIMEOUT=60
+SERVER_BIN="${AUTOBAHN_SERVER_BIN:-$ROOT/target/release/examples/autobahn_server}"
+CLIENT_BIN="${AUTOBAHN_CLIENT_BIN:-$ROOT/target/release/examples/autobahn_client}"
+
+# Bump when the install recipe changes, so that old installs are redone.
+INSTALL_STAMP="pypy2.7-bullseye autobahntestsuite-25.10.1 recipe-1"
+
+PYPY_ROOT="$WORK/pypy"
+PYPY="$PYPY_ROOT/usr/bin/pypy"
+PYPY_LIBS="$PYPY_ROOT/usr/lib:$PYPY_ROOT/usr/lib/x86_64-linux-gnu"
+SITE_DIR="$WORK/site"   # pip --target directory with the suite
+BOOT_DIR="$WORK/boot"   # pip, setuptools and wheel for PyPy
+
+log() { printf '==> [autobahn] %s\n' "$*"; }
+die() { printf '==> [autobahn] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# step DESCRIPTION CMD...: run CMD with its output in $WORK/install.log,
+# shown only if it fails.
+step() {
+    local what="$1"
+    shift
+    printf '\n### %s\n' "$*" >>"$WORK/install.log"
+    "$@" >>"$WORK/install.log" 2>&1 ||
+        { tail -n 40 "$WORK/install.log" >&2; die "$what failed (full log: $WORK/install.log)"; }
+}
+
+# ---------------------------------------------------------------------------
+# Background processes: remembered here, killed on exit.
+BG_PIDS=()
+
+stop_pid() {
+    local pid="$1"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        # Give it 5 s to exit, then force it.
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid
+    for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+        stop_pid "$pid"
+    done
+    BG_PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------
+# Install
+
+pypy() { LD_LIBRARY_PATH="$PYPY_LIBS" "$PYPY" "$@"; }
+
+install_ok() {
+    [[ -f "$WORK/.installed" && "$(cat "$WORK/.installed")" == "$INSTALL_STAMP" ]] || return 1
+    pypy -c "import site; site.addsitedir('$SITE_DIR'); import autobahntestsuite.fuzzing" \
+        >/dev/null 2>&1
+}
+
+# The machine's own Debian mirror (first non-security "…/debian" URI in its apt sources).
+debian_mirror() {
+    if [[ -n "${AUTOBAHN_DEBIAN_MIRROR:-}" ]]; then
+        echo "$AUTOBAHN_DEBIAN_MIRROR"
+        return
+    fi
+    local files=() f uri
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [[ -f "$f" ]] && files+=("$f")
+    done
+    [[ ${#files[@]} -gt 0 ]] || die "no apt sources found; set AUTOBAHN_DEBIAN_MIRROR"
+    # One-line format: "deb [opts] URI suite comp..."; deb822 format: "URIs: URI ...".
+    uri="$(
+        sed -n -e 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' \
+               -e 's/^[[:space:]]*URIs:[[:space:]]*//p' "${files[@]}" |
+            tr ' ' '\n' | grep -E '^https?://[^ ]*/debian/?$' | head -n1 || true
+    )"
+    [[ -n "$uri" ]] || die "no Debian mirror in the apt sources; set AUTOBAHN_DEBIAN_MIRROR"
+    echo "${uri%/}"
+}
+
+# PyPy 2.7 and the libraries it needs that bookworm no longer has, from bullseye,
+# unpacked into $PYPY_ROOT (nothing is installed system-wide).
+install_pypy() {
+    local mirror apt_dir
+    mirror="$(debian_mirror)"
+    apt_dir="$WORK/apt"
+    log "downloading PyPy 2.7 from Debian bullseye ($mirror)"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$WORK/debs"
+    echo "deb $mirror bullseye main" >"$apt_dir/sources.list"
+    local apt_opts=(
+        -q
+        -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+        -o "Dir::Etc::SourceParts=/dev/null"
+        -o "Dir::State::Lists=$apt_dir/lists"
+        -o "Dir::Cache::Archives=$apt_dir/archives"
+        -o "APT::Sandbox::User=root"
+        -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
+        -o "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"
+        -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"
+    )
+    step "apt-get update (bullseye)" apt-get "${apt_opts[@]}" update
+    step "apt-get download (bullseye)" \
+        env -C "$WORK/debs" apt-get "${apt_opts[@]}" download pypy pypy-lib pypy-dev libffi7 libssl1.1
+    local deb
+    for deb in "$WORK/debs"/*.deb; do
+        step "unpacking $deb" dpkg -x "$deb" "$PYPY_ROOT"
+    done
+    pypy -c 'import zlib, _ssl' >>"$WORK/install.log" 2>&1 ||
+        { ldd "$PYPY_ROOT/usr/lib/pypy/bin/pypy-c" >&2 || true; die "the unpacked PyPy does not run"; }
+    log "$(pypy -c 'import sys; print("PyPy " + sys.version.split()[0] + " runs")')"
+}
+
+# pip/setuptools/wheel for PyPy, then the suite and its dependencies, from PyPI.
+install_suite() {
+    log "bootstrapping pip for PyPy"
+    mkdir -p "$WORK/wheels"
+    step "downloading pip for PyPy" python3 -m pip download --no-deps --only-binary :all: \
+        --python-version 2.7 --implementation py --abi none --platform any \
+        -d "$WORK/wheels" pip==20.3.4 setuptools==44.1.1 wheel==0.37.1
+    step "bootstrapping pip for PyPy" env LD_LIBRARY_PATH="$PYPY_LIBS" \
+        "$PYPY" "$WORK/wheels/pip-20.3.4-py2.py3-none-any.whl/pip" install --no-compile \
+        --no-index --find-links "$WORK/wheels" --target "$BOOT_DIR" \
+        pip==20.3.4 setuptools==44.1.1 wheel==0.37.1
+
+    # SITE_DIR is on the path while installing, so that setup_requires (Twisted
+    # wants incremental) finds the pinned packages instead of fetching new ones.
+    local pip=(env "PYTHONPATH=$BOOT_DIR:$SITE_DIR" LD_LIBRARY_PATH="$PYPY_LIBS"
+        "$PYPY" -m pip install --no-python-version-warning --no-compile --target "$SITE_DIR")
+    log "installing the suite's dependencies into $SITE_DIR"
+    step "pip install (build requirements)" "${pip[@]}" incremental==16.10.1 typing
+    step "pip install (dependencies)" "${pip[@]}" incremental==16.10.1 \
+        txaio==2.1.0 Twisted==19.10.0 zope.interface==4.6.0 jinja2==2.11.3 markupsafe==1.1.1 Werkzeug==1.0.1 klein==17.10.0 \
+        unittest2==1.1.0 six==1.16.0 'autobahn[twisted]==0.10.9'
+    # Its metadata pins pyOpenSSL and cryptography, which do not build under
+    # PyPy here and are only needed for wss://.
+    log "installing autobahntestsuite 25.10.1"
+    step "pip install autobahntestsuite" "${pip[@]}" --no-deps autobahntestsuite==25.10.1
+    step "patching fuzzing.py" patch_fuzzing
+}
+
+# Without pyOpenSSL, `twisted.internet.ssl` cannot be imported; fuzzing.py imports
+# it at the top and builds a TLS client context even for ws:// URLs.
+patch_fuzzing() {
+    python3 - "$SITE_DIR/autobahntestsuite/fuzzing.py" <<'EOF'
+import sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    src = f.read()
+edits = [
+    (b"from twisted.internet import reactor, ssl\r\n",
+     b"from twisted.internet import reactor\r\n"
+     b"try:\r\n"
+     b"   from twisted.internet import ssl\r\n"
+     b"except ImportError:  # no pyOpenSSL: ws:// only\r\n"
+     b"   ssl = None\r\n"),
+    (b"            self.contextFactory = ssl.ClientContextFactory()\r\n",
+     b"            self.contextFactory = ssl.ClientContextFactory() if ssl else None\r\n"),
+]
+for old, new in edits:
+    if src.count(old) != 1:
+        sys.exit("patch_fuzzing: expected line not found: %r" % old)
+    src = src.replace(old, new)
+with open(path, "wb") as f:
+    f.write(src)
+EOF
+}
+
+install() {
+    if install_ok; then
+        log "wstest already installed in $WORK"
+        return
+    fi
+    log "installing wstest into $WORK"
+    local start=$SECONDS
+    rm -rf "$WORK"
+    mkdir -p "$WORK"
+    # Keep pip's downloads inside WORK: a fresh install really starts from nothing.
+    export PIP_CACHE_DIR="$WORK/cache/pip"
+    install_pypy
+    install_suite
+    rm -rf "$WORK/cache" "$WORK/apt" "$WORK/debs"
+    echo "$INSTALL_STAMP" >"$WORK/.installed"
+    install_ok || die "wstest install did not work"
+    log "wstest installed in $((SECONDS - start)) s"
+}
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_listening PORT PID NAME: until 127.0.0.1:PORT accepts, PID must stay alive.
+wait_listening() {
+    local port="$1" pid="$2" name="$3" deadline=$((SECONDS + STARTUP_TIMEOUT))
+    while ! python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+        "$port" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || die "$name exited before listening on 127.0.0.1:$port"
+        ((SECONDS < deadline)) || die "$name not listening on 127.0.0.1:$port after ${STARTUP_TIMEOUT} s"
+        sleep 0.2
+    done
+}
+
+# JSON list from a comma-separated list of patterns.
+json_list() {
+    python3 -c 'import json, sys; print(json.dumps([c.strip() for c in sys.argv[1].split(",") if c.strip()]))' "$1"
+}
+
+# wstest prints "Ok, will run N test cases ..." when it starts.
+selected_cases() {
+    sed -n 's/.*will run \([0-9]\+\) test cases.*/\1/p' "$1" | head -n1
+}
+
+# Arguments for check.py: how many cases each role's report must hold.
+EXPECT_ARGS=()
+
+expect_cases() {
+    local role="$1" n
+    n="$(selected_cases "$2")"
+    [[ -n "$n" ]] || die "$role role: wstest did not say how many cases it selected (see $2)"
+    EXPECT_ARGS+=(--expect "$role=$n")
+}
+
+# ---------------------------------------------------------------------------
+# Server role: wstest's fuzzing client against autobahn_server.
+run_server_role() {
+    local out="$REPORTS/server" port pid spec log_file
+    [[ -x "$SERVER_BIN" ]] || die "server binary not found: $SERVER_BIN"
+    rm -rf "$out"
+    mkdir -p "$out"
+    port="$(free_port)"
+    log "server role: starting $SERVER_BIN on 127.0.0.1:$port"
+    "$SERVER_BIN" "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    wait_listening "$port" "$pid" "autobahn_server"
+
+    spec="$out/fuzzingclient.json"
+    cat >"$spec" <<EOF
+{
+  "outdir": "$out",
+  "servers": [{"agent": "wsproto", "url": "ws://127.0.0.1:$port"}],
+  "cases": $(json_list "$CASES"),
+  "exclude-cases": $(json_list "$EXCLUDE_CASES"),
+  "exclude-agent-cases": {},
+  "options": {"failByDrop": false}
+}
+EOF
+    log "server role: running wstest -m fuzzingclient (cases: $CASES; log: $out/wstest.log)"
+    local rc=0
+    timeout "$RUN_TIMEOUT" env LD_LIBRARY_PATH="$PYPY_LIBS" "$PYPY" -u "$HERE/wstest_wrapper.py" \
+        "$SITE_DIR" -m fuzzingclient -s "$spec" >"$out/wstest.log" 2>&1 || rc=$?
+    stop_pid "$pid"
+    ((rc != 124)) || die "server role: wstest did not finish within $RUN_TIMEOUT s"
+    ((rc == 0)) || { tail -n 30 "$out/wstest.log" >&2; die "server role: wstest failed (exit $rc)"; }
+    expect_cases server "$out/wstest.log"
+    log "server role: done"
+}
+
+# Client role: autobahn_client against wstest's fuzzing server.
+run_client_role() {
+    local out="$REPORTS/client" port pid spec
+    [[ -x "$CLIENT_BIN" ]] || die "client binary not found: $CLIENT_BIN"
+    rm -rf "$out"
+    mkdir -p "$out"
+    port="$(free_port)"
+    spec="$out/fuzzingserver.json"
+    cat >"$spec" <<EOF
+{
+  "url": "ws://127.0.0.1:$port",
+  "outdir": "$out",
+  "cases": $(json_list "$CASES"),
+  "exclude-cases": $(json_list "$EXCLUDE_CASES"),
+  "exclude-agent-cases": {},
+  "options": {"failByDrop": false}
+}
+EOF
+    log "client role: starting wstest -m fuzzingserver on 127.0.0.1:$port (log: $out/wstest.log)"
+    env LD_LIBRARY_PATH="$PYPY_LIBS" "$PYPY" -u "$HERE/wstest_wrapper.py" \
+        "$SITE_DIR" -m fuzzingserver -s "$spec" --webport 0 >"$out/wstest.log" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    wait_listening "$port" "$pid" "wstest fuzzingserver"
+
+    log "client role: running $CLIENT_BIN ws://127.0.0.1:$port wsproto (cases: $CASES)"
+    local rc=0
+    timeout "$RUN_TIMEOUT" "$CLIENT_BIN" "ws://127.0.0.1:$port" wsproto >"$out/client.log" 2>&1 || rc=$?
+    stop_pid "$pid"
+    ((rc != 124)) || die "client role: autobahn_client did not finish within $RUN_TIMEOUT s"
+    ((rc == 0)) || { tail -n 30 "$out/client.log" >&2; die "client role: autobahn_client failed (exit $rc)"; }
+    expect_cases client "$out/wstest.log"
+    log "client role: done"
+}
+
+# ---------------------------------------------------------------------------
+
+main() {
+    local roles
+    case "$ROLE" in
+        server) roles=(server) ;;
+        client) roles=(client) ;;
+        both) roles=(server client) ;;
+        install) roles=() ;;
+        *) die "usage: $0 [server|client|both|install] [CASES]" ;;
+    esac
+    command -v python3 >/dev/null || die "python3 is required"
+
+    install
+    [[ ${#roles[@]} -gt 0 ]] || return 0
+
+    if [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
+        log "building the examples (cargo build --release)"
+        (cd "$ROOT" && cargo build --release --example autobahn_server --example autobahn_client)
+    fi
+
+    local role check_roles=()
+    for role in "${roles[@]}"; do
+        "run_${role}_role"
+        check_roles+=(--role "$role")
+    done
+
+    log "checking the reports"
+    python3 "$HERE/check.py" "$REPORTS" "${check_roles[@]}" "${EXPECT_ARGS[@]}"
+}
+
+main
