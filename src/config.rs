@@ -2,6 +2,8 @@
 //! its default, the memory it allows a peer to make the connection hold,
 //! and the RFC clause behind it.
 
+use std::time::Duration;
+
 /// Limits and behaviour of a [`Connection`](crate::Connection).
 ///
 /// ```
@@ -17,6 +19,12 @@ pub struct Config {
     pub(crate) auto_pong: bool,
     pub(crate) streaming: bool,
     pub(crate) accept_unmasked_frames: bool,
+    pub(crate) max_send_queue: usize,
+    pub(crate) memory_budget: Option<usize>,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -27,6 +35,12 @@ impl Default for Config {
             auto_pong: true,
             streaming: false,
             accept_unmasked_frames: false,
+            max_send_queue: 64 << 20,
+            memory_budget: None,
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(20),
+            idle_timeout: None,
+            close_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -78,6 +92,65 @@ impl Config {
     /// masking is for, such as some HTTP/2 or in-process uses.
     pub fn accept_unmasked_frames(mut self, on: bool) -> Self {
         self.accept_unmasked_frames = on;
+        self
+    }
+
+    /// The most bytes the send queue may hold. Default 64 MiB.
+    ///
+    /// A send that would take [`buffered_amount`](crate::Connection::buffered_amount)
+    /// past it returns [`Error::SendQueueFull`](crate::Error::SendQueueFull)
+    /// instead of growing the queue (an unbounded send buffer was
+    /// RUSTSEC-2020-0043). Pongs to a ping flood never grow the queue: only
+    /// the most recent ping is answered (RFC 6455 §5.5.3).
+    pub fn max_send_queue(mut self, bytes: usize) -> Self {
+        self.max_send_queue = bytes;
+        self
+    }
+
+    /// An overall bound on what the connection holds: read buffer,
+    /// reassembly, send queue (and compression state). Default none.
+    ///
+    /// Received data that would cross it fails the connection with close
+    /// code 1009; a send that would cross it returns
+    /// [`Error::SendQueueFull`](crate::Error::SendQueueFull).
+    pub fn memory_budget(mut self, bytes: Option<usize>) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Send a ping after this long without receiving anything. Default off.
+    ///
+    /// Any received byte counts as a sign of life. After the ping, the
+    /// [`pong_timeout`](Self::pong_timeout) runs. Timers run only when the
+    /// caller drives them with [`handle_timeout`](crate::Connection::handle_timeout).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// How long to wait, after a keepalive ping, for anything from the peer.
+    /// Default 20 s. On expiry the connection fails with close code 1011 and
+    /// [`ProtocolError::KeepaliveTimeout`](crate::ProtocolError::KeepaliveTimeout).
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Close the connection (code 1001) after this long with no traffic in
+    /// either direction. Default off.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// After sending a close frame, how long to wait for the peer's close
+    /// (and, for a client, for the server to close the transport). Default
+    /// 10 s. On expiry [`is_closed`](crate::Connection::is_closed) becomes
+    /// true and, if the peer's close never came,
+    /// [`ProtocolError::CloseTimeout`](crate::ProtocolError::CloseTimeout)
+    /// reports an abnormal closure (1006). `None` waits forever.
+    pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.close_timeout = timeout;
         self
     }
 

@@ -14,6 +14,11 @@ pub trait Entropy: Send + fmt::Debug {
     /// Fills `buf` with random bytes.
     fn fill(&mut self, buf: &mut [u8]);
 
+    /// Bytes this source holds, for [`Connection::memory_usage`](crate::Connection::memory_usage).
+    fn memory_usage(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+
     /// A fresh 4-byte masking key.
     fn mask_key(&mut self) -> [u8; 4] {
         let mut key = [0; 4];

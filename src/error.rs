@@ -72,6 +72,18 @@ pub enum ProtocolError {
     /// (RFC 6455 §7.1.5: the close code is then 1006, never sent).
     #[error("the transport closed without a close frame (RFC 6455 §7.1.5)")]
     UnexpectedEof,
+    /// Nothing arrived within the pong timeout after a keepalive ping.
+    #[error("no answer to a keepalive ping within the pong timeout")]
+    KeepaliveTimeout,
+    /// The peer's close frame did not arrive within the close timeout.
+    #[error("the peer did not complete the close handshake within the close timeout")]
+    CloseTimeout,
+    /// What the peer sent would take the connection past its memory budget.
+    #[error("received data would exceed the connection's memory budget of {budget} bytes")]
+    MemoryBudgetExceeded {
+        /// The configured budget.
+        budget: usize,
+    },
 }
 
 impl ProtocolError {
@@ -80,7 +92,9 @@ impl ProtocolError {
         match self {
             Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::UnexpectedEof => CloseCode::ABNORMAL,
+            Self::UnexpectedEof | Self::CloseTimeout => CloseCode::ABNORMAL,
+            Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
+            Self::MemoryBudgetExceeded { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -102,6 +116,21 @@ pub enum Error {
     /// A close reason was given without a code (RFC 6455 §5.5.1).
     #[error("a close reason needs a close code (RFC 6455 §5.5.1)")]
     ReasonWithoutCode,
+    /// The send would take the queue past its limit
+    /// ([`Config::max_send_queue`](crate::Config::max_send_queue) or the
+    /// memory budget); write out what is queued first.
+    #[error("send queue full: {queued} bytes queued, {needed} more would pass the limit of {limit}")]
+    SendQueueFull {
+        /// Bytes queued now.
+        queued: usize,
+        /// Bytes the send needed.
+        needed: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A prepared message is framed for one role only.
+    #[error("a prepared message can only be sent by a server: a client masks each frame")]
+    PreparedForServerOnly,
     /// A message was sent in pieces with the wrong sequence of calls.
     #[error("{0}")]
     Fragmentation(&'static str),

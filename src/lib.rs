@@ -46,12 +46,14 @@ pub mod frame;
 pub mod handshake;
 pub mod utf8;
 
-#[cfg(feature = "blocking")]
-pub mod blocking;
+
+
 
 pub use bytes::Bytes;
 pub use config::Config;
-pub use connection::{CloseFrame, Connection, Event, MessageKind, Payload, Role, TextPayload};
+pub use connection::{
+    CloseFrame, Connection, Event, MessageKind, Payload, PreparedMessage, Role, TextPayload,
+};
 pub use error::{Error, ProtocolError};
 pub use frame::CloseCode;
 pub use utf8::Utf8Bytes;

@@ -2,6 +2,7 @@
 
 mod recv;
 mod send;
+mod timers;
 
 use bytes::{Bytes, BytesMut};
 
@@ -11,7 +12,7 @@ use crate::frame::CloseCode;
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 use crate::ProtocolError;
 
-pub use send::{Payload, TextPayload};
+pub use send::{Payload, PreparedMessage, TextPayload};
 
 /// Which end of the connection this is. Clients mask what they send;
 /// servers must not (RFC 6455 §5.1).
@@ -126,6 +127,17 @@ pub struct Connection {
     failed: bool,
     /// The peer closed the transport.
     eof: bool,
+    timers: timers::Timers,
+    /// Something arrived since the timers last looked.
+    rx_activity: bool,
+    /// A data frame crossed, either way, since the timers last looked.
+    data_activity: bool,
+    /// The close timer expired.
+    close_timed_out: bool,
+    /// An event raised outside `poll_event` (by a timer), reported first.
+    pending_event: Option<Event>,
+    /// Payloads of pings whose automatic pongs are not yet handed out.
+    pending_pongs: std::collections::VecDeque<Bytes>,
 }
 
 impl Connection {
@@ -151,6 +163,12 @@ impl Connection {
             close_received: false,
             failed: false,
             eof: false,
+            timers: timers::Timers::default(),
+            rx_activity: false,
+            data_activity: false,
+            close_timed_out: false,
+            pending_event: None,
+            pending_pongs: std::collections::VecDeque::new(),
         }
     }
 
@@ -166,9 +184,27 @@ impl Connection {
         &self.config
     }
 
-    /// Bytes queued for [`poll_transmit`](Self::poll_transmit).
+    /// Bytes queued for [`poll_transmit`](Self::poll_transmit), the
+    /// WebSocket API's `bufferedAmount`.
+    ///
+    /// An adapter applies backpressure with it: while it is above the
+    /// adapter's high-water mark, stop reading from the transport (so pongs
+    /// and echoes stop adding to it) and stop accepting sends, until writes
+    /// drain it. Sends past [`Config::max_send_queue`] fail.
     pub fn buffered_amount(&self) -> usize {
-        self.send.len()
+        self.send.len() + self.pending_pongs.iter().map(|p| 2 + p.len()).sum::<usize>()
+    }
+
+    /// Bytes the connection holds: the read buffer, a message being
+    /// reassembled, the send queue, and the connection itself.
+    pub fn memory_usage(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.read_buf.capacity()
+            + self.message_buffer_capacity()
+            + self.send.capacity()
+            + self.pending_pongs.capacity() * std::mem::size_of::<Bytes>()
+            + self.pending_pongs.iter().map(Bytes::len).sum::<usize>()
+            + self.entropy.memory_usage()
     }
 
     /// Received bytes not yet turned into events.
@@ -197,6 +233,7 @@ impl Connection {
     pub fn is_closed(&self) -> bool {
         self.failed
             || self.eof
+            || self.close_timed_out
             || (self.close_sent && self.close_received && self.role == Role::Server)
     }
 

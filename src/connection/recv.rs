@@ -44,6 +44,15 @@ pub(super) struct InMessage {
     chunk_sent: bool,
 }
 
+/// A read buffer emptied with more capacity than this is released, so an
+/// idle connection holds no read buffer (it starts small and grows on demand).
+const RETAIN_READ_BUFFER: usize = 1024;
+
+/// At most this many automatic pongs wait to be handed out; beyond it the
+/// oldest is dropped (RFC 6455 §5.5.3 allows answering only the most recent
+/// ping), so a ping flood from a peer that does not read cannot grow the queue.
+const MAX_PENDING_PONGS: usize = 16;
+
 /// What one step over the read buffer came to.
 enum Step {
     Event(Event),
@@ -59,8 +68,9 @@ impl Connection {
     /// peer's close frame or a protocol error (RFC 6455 §5.5.1, §7.1.7).
     pub fn handle_read(&mut self, data: &[u8]) {
         self.settle_fill();
-        if self.accepts_input() {
+        if self.accepts_input() && !data.is_empty() {
             self.read_buf.extend_from_slice(data);
+            self.rx_activity = true;
         }
     }
 
@@ -92,6 +102,8 @@ impl Connection {
             self.read_buf.truncate(end);
             if !self.accepts_input() {
                 self.read_buf.truncate(start);
+            } else if end > start {
+                self.rx_activity = true;
             }
         }
     }
@@ -115,6 +127,9 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.settle_fill();
+        if let Some(event) = self.pending_event.take() {
+            return Some(event);
+        }
         loop {
             if self.failed || self.close_received {
                 return None;
@@ -154,6 +169,9 @@ impl Connection {
     /// The buffer holds no complete event: at the end of the transport, the
     /// connection ended abnormally unless the close handshake happened.
     fn need_more(&mut self) -> Option<Event> {
+        if self.read_buf.is_empty() && self.read_buf.capacity() > RETAIN_READ_BUFFER {
+            self.read_buf = BytesMut::new();
+        }
         if self.eof {
             Some(self.fail(ProtocolError::UnexpectedEof))
         } else {
@@ -163,7 +181,7 @@ impl Connection {
 
     /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): queue a close frame
     /// with the error's code if none was sent, and discard further input.
-    fn fail(&mut self, error: ProtocolError) -> Event {
+    pub(super) fn fail(&mut self, error: ProtocolError) -> Event {
         // 1006 is never sent; the peer is gone anyway.
         if !self.close_sent && error != ProtocolError::UnexpectedEof {
             self.queue_close(Some(error.close_code()), "");
@@ -210,6 +228,13 @@ impl Connection {
                 limit: self.config.max_frame_size,
             });
         }
+        if let Some(budget) = self.config.memory_budget {
+            // Without streaming the whole payload will be buffered.
+            let buffered = if self.config.streaming { 0 } else { header.payload_len };
+            if self.memory_usage() as u64 + buffered > budget as u64 {
+                return Err(ProtocolError::MemoryBudgetExceeded { budget });
+            }
+        }
         if !header.opcode.is_control() {
             let size = self.message.as_ref().map_or(0, |m| m.size) + header.payload_len;
             if size > self.config.max_message_size as u64 {
@@ -238,6 +263,7 @@ impl Connection {
             });
         }
         if !header.opcode.is_control() {
+            self.data_activity = true;
             if let Some(message) = &mut self.message {
                 message.size += header.payload_len;
             }
@@ -292,7 +318,10 @@ impl Connection {
         match frame.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent {
-                    self.queue_frame(true, OpCode::Pong, payload.clone().into());
+                    if self.pending_pongs.len() == MAX_PENDING_PONGS {
+                        self.pending_pongs.pop_front();
+                    }
+                    self.pending_pongs.push_back(payload.clone());
                 }
                 Step::Event(Event::Ping(payload))
             }
@@ -337,6 +366,14 @@ impl Connection {
             first,
             last,
         })
+    }
+
+    /// Bytes held by the message being reassembled.
+    pub(super) fn message_buffer_capacity(&self) -> usize {
+        self.message
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map_or(0, BytesMut::capacity)
     }
 
     fn on_data(&mut self, payload: Bytes, fin: bool, validated: bool) -> Step {

@@ -88,39 +88,70 @@ impl From<Utf8Bytes> for Payload<'_> {
 
 /// Bytes waiting to be written: small frames are packed into one buffer,
 /// large shared payloads follow as their own chunks, in order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct SendQueue {
     /// Packed frames not yet handed out; they follow every chunk in `chunks`.
     tail: BytesMut,
-    /// Chunks ready to hand out, in order, before `tail`.
-    chunks: VecDeque<Bytes>,
+    /// Chunks ready to hand out, in order, before `tail`, each with whether
+    /// a frame ends with it.
+    chunks: VecDeque<(Bytes, bool)>,
     /// Bytes in `chunks`.
     chunked: usize,
+    /// The last chunk handed out ended a frame: a control frame may go next.
+    at_boundary: bool,
 }
+
+impl Default for SendQueue {
+    fn default() -> Self {
+        Self {
+            tail: BytesMut::new(),
+            chunks: VecDeque::new(),
+            chunked: 0,
+            at_boundary: true,
+        }
+    }
+}
+
+/// A send buffer emptied with more capacity than this is released.
+const RETAIN_SEND_BUFFER: usize = 1024;
 
 impl SendQueue {
     pub(super) fn len(&self) -> usize {
         self.chunked + self.tail.len()
     }
 
-    fn push_chunk(&mut self, chunk: Bytes) {
+    pub(super) fn capacity(&self) -> usize {
+        self.chunked + self.tail.capacity() + self.chunks.capacity() * std::mem::size_of::<(Bytes, bool)>()
+    }
+
+    /// Queues `chunk` after everything queued so far; `starts_frame` and
+    /// `ends_frame` say whether a frame starts and ends with it.
+    fn push_chunk(&mut self, chunk: Bytes, starts_frame: bool, ends_frame: bool) {
         if !self.tail.is_empty() {
             let packed = self.tail.split().freeze();
             self.chunked += packed.len();
-            self.chunks.push_back(packed);
+            // The tail ends with a header when the chunk is that header's payload.
+            self.chunks.push_back((packed, starts_frame));
         }
-        self.chunked += chunk.len();
-        self.chunks.push_back(chunk);
+        if !chunk.is_empty() {
+            self.chunked += chunk.len();
+            self.chunks.push_back((chunk, ends_frame));
+        }
     }
 
     fn pop(&mut self) -> Option<Bytes> {
-        if let Some(chunk) = self.chunks.pop_front() {
+        if let Some((chunk, ends_frame)) = self.chunks.pop_front() {
             self.chunked -= chunk.len();
+            self.at_boundary = ends_frame;
             return Some(chunk);
         }
         if self.tail.is_empty() {
+            if self.tail.capacity() > RETAIN_SEND_BUFFER {
+                self.tail = BytesMut::new();
+            }
             None
         } else {
+            self.at_boundary = true;
             Some(self.tail.split().freeze())
         }
     }
@@ -146,6 +177,7 @@ impl Connection {
 
     fn send_message(&mut self, kind: MessageKind, payload: Payload<'_>) -> Result<(), Error> {
         self.check_can_send()?;
+        self.check_room(payload.as_slice().len())?;
         if self.sending.is_some() {
             return Err(Error::Fragmentation(
                 "a fragmented message is being sent; finish it with send_fragment first",
@@ -168,7 +200,9 @@ impl Connection {
         data: impl Into<Payload<'a>>,
         last: bool,
     ) -> Result<(), Error> {
+        let data = data.into();
         self.check_can_send()?;
+        self.check_room(data.as_slice().len())?;
         let opcode = match self.sending {
             None => opcode_for(kind),
             Some(started) if started == kind => OpCode::Continuation,
@@ -179,7 +213,7 @@ impl Connection {
             }
         };
         self.sending = if last { None } else { Some(kind) };
-        self.queue_frame(last, opcode, data.into());
+        self.queue_frame(last, opcode, data);
         Ok(())
     }
 
@@ -198,6 +232,7 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(Error::ControlPayloadTooLong(payload.len()));
         }
+        self.check_room(payload.len())?;
         self.queue_frame(true, opcode, Payload::Borrowed(payload));
         Ok(())
     }
@@ -223,7 +258,30 @@ impl Connection {
     /// before writing.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if !self.pending_pongs.is_empty() && self.send.at_boundary {
+            // Pongs go out at the next frame boundary, ahead of queued data.
+            let mut out = BytesMut::new();
+            while let Some(payload) = self.pending_pongs.pop_front() {
+                self.encode_frame(&mut out, true, OpCode::Pong, &payload);
+            }
+            return Some(out.freeze());
+        }
         self.send.pop()
+    }
+
+    /// Fails a send of `needed` payload bytes that would take the queue past
+    /// its limit or the connection past its memory budget.
+    fn check_room(&self, needed: usize) -> Result<(), Error> {
+        let needed = needed + MAX_HEADER_LEN;
+        let queued = self.buffered_amount();
+        let mut limit = self.config.max_send_queue;
+        if let Some(budget) = self.config.memory_budget {
+            limit = limit.min(budget.saturating_sub(self.memory_usage() - queued));
+        }
+        if queued + needed > limit {
+            return Err(Error::SendQueueFull { queued, needed, limit });
+        }
+        Ok(())
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
@@ -243,34 +301,150 @@ impl Connection {
         });
         self.queue_frame(true, OpCode::Close, Payload::Borrowed(&payload[..len]));
         self.close_sent = true;
+        // Nothing answers pings once the close is out.
+        self.pending_pongs.clear();
     }
 
     /// Frames `payload` and queues it: masked with a fresh key in the client
     /// role (RFC 6455 §5.3), and without copying a large shared payload in
     /// the server role.
     pub(super) fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: Payload<'_>) {
-        let len = payload.as_slice().len();
-        let mut header = FrameHeader::new(fin, opcode, len as u64);
+        if !opcode.is_control() {
+            self.data_activity = true;
+        }
+        match payload {
+            Payload::Shared(shared) if self.role == Role::Server && shared.len() >= ZERO_COPY_MIN => {
+                let header = FrameHeader::new(fin, opcode, shared.len() as u64);
+                let mut raw = [0u8; MAX_HEADER_LEN];
+                let header_len = header.encode(&mut raw);
+                self.send.tail.put_slice(&raw[..header_len]);
+                self.send.push_chunk(shared, false, true);
+            }
+            payload => {
+                let mut tail = std::mem::take(&mut self.send.tail);
+                self.encode_frame(&mut tail, fin, opcode, payload.as_slice());
+                self.send.tail = tail;
+            }
+        }
+    }
+
+    /// Appends one frame to `out`, masked with a fresh key in the client role.
+    fn encode_frame(&mut self, out: &mut BytesMut, fin: bool, opcode: OpCode, data: &[u8]) {
+        let mut header = FrameHeader::new(fin, opcode, data.len() as u64);
         if self.role == Role::Client {
             header.mask = Some(self.entropy.mask_key());
         }
         let mut raw = [0u8; MAX_HEADER_LEN];
         let header_len = header.encode(&mut raw);
-        let tail = &mut self.send.tail;
-        match (header.mask, payload) {
-            (None, Payload::Shared(shared)) if shared.len() >= ZERO_COPY_MIN => {
-                tail.put_slice(&raw[..header_len]);
-                self.send.push_chunk(shared);
+        out.reserve(header_len + data.len());
+        out.put_slice(&raw[..header_len]);
+        let start = out.len();
+        out.put_slice(data);
+        if let Some(key) = header.mask {
+            frame::apply_mask(&mut out[start..], key, 0);
+        }
+    }
+
+    /// Queues a prepared message (server role only): the frame's bytes are
+    /// shared, not copied, however many connections it is queued on.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::PreparedForServerOnly);
+        }
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::Fragmentation(
+                "a fragmented message is being sent; finish it with send_fragment first",
+            ));
+        }
+        self.check_room(message.len())?;
+        self.data_activity = true;
+        if message.header.is_empty() {
+            self.send.push_chunk(message.body.clone(), true, true);
+        } else {
+            self.send.push_chunk(message.header.clone(), true, false);
+            self.send.push_chunk(message.body.clone(), false, true);
+        }
+        Ok(())
+    }
+}
+
+/// A message framed once, to be queued on any number of server connections
+/// (a broadcast) without framing or copying it again: each connection
+/// queues clones of the same [`Bytes`].
+///
+/// ```
+/// # use wsproto::{Config, Connection, PreparedMessage, Role};
+/// let message = PreparedMessage::text("news for everyone");
+/// let mut conns: Vec<Connection> =
+///     (0..3).map(|_| Connection::new(Role::Server, Config::default())).collect();
+/// for conn in &mut conns {
+///     conn.send_prepared(&message).unwrap();
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PreparedMessage {
+    /// The header alone, when the payload is its own chunk; else empty.
+    header: Bytes,
+    /// The payload, or the whole frame when it is small.
+    body: Bytes,
+}
+
+impl PreparedMessage {
+    /// A text message, framed for the server role.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
+        Self::new(OpCode::Text, text.into().into_bytes())
+    }
+
+    /// A binary message, framed for the server role.
+    pub fn binary(data: impl Into<Bytes>) -> Self {
+        Self::new(OpCode::Binary, data.into())
+    }
+
+    fn new(opcode: OpCode, payload: Bytes) -> Self {
+        let header = FrameHeader::new(true, opcode, payload.len() as u64);
+        let mut raw = [0u8; MAX_HEADER_LEN];
+        let header_len = header.encode(&mut raw);
+        if payload.len() >= ZERO_COPY_MIN {
+            Self {
+                header: Bytes::copy_from_slice(&raw[..header_len]),
+                body: payload,
             }
-            (mask, payload) => {
-                tail.reserve(header_len + len);
-                tail.put_slice(&raw[..header_len]);
-                let start = tail.len();
-                tail.put_slice(payload.as_slice());
-                if let Some(key) = mask {
-                    frame::apply_mask(&mut tail[start..], key, 0);
-                }
+        } else {
+            let mut frame = BytesMut::with_capacity(header_len + payload.len());
+            frame.put_slice(&raw[..header_len]);
+            frame.put_slice(&payload);
+            Self {
+                header: Bytes::new(),
+                body: frame.freeze(),
             }
+        }
+    }
+
+    /// The framed length in bytes.
+    pub fn len(&self) -> usize {
+        self.header.len() + self.body.len()
+    }
+
+    /// Whether the framed message is empty; it never is: a frame has a header.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload bytes, shared by every connection the message is queued on.
+    pub fn payload(&self) -> Bytes {
+        if self.header.is_empty() {
+            let header_len = self.body.len() - self.payload_len();
+            self.body.slice(header_len..)
+        } else {
+            self.body.clone()
+        }
+    }
+
+    fn payload_len(&self) -> usize {
+        match FrameHeader::parse(&self.body) {
+            Ok(frame::Parsed::Complete(h, _)) => h.payload_len as usize,
+            _ => self.body.len(),
         }
     }
 }
@@ -308,5 +482,133 @@ impl From<String> for TextPayload<'_> {
 impl From<Utf8Bytes> for TextPayload<'_> {
     fn from(s: Utf8Bytes) -> Self {
         Self(Payload::Shared(s.into_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Event;
+    use crate::Config;
+
+    fn server(config: Config) -> Connection {
+        Connection::new(Role::Server, config)
+    }
+
+    #[test]
+    fn send_past_the_queue_limit_is_an_error_and_queues_nothing() {
+        let mut c = server(Config::default().max_send_queue(100));
+        c.send_binary(&[0u8; 50][..]).unwrap();
+        let before = c.buffered_amount();
+        assert!(matches!(
+            c.send_binary(&[0u8; 50][..]),
+            Err(Error::SendQueueFull { queued: 52, .. })
+        ));
+        assert_eq!(c.buffered_amount(), before);
+        while c.poll_transmit().is_some() {}
+        c.send_binary(&[0u8; 50][..]).unwrap();
+    }
+
+    #[test]
+    fn ping_flood_from_a_peer_that_does_not_read_keeps_the_queue_bounded() {
+        let mut c = server(Config::default());
+        let ping = [0x89, 0x83, 0, 0, 0, 0, b'a', b'b', b'c'];
+        for _ in 0..10_000 {
+            c.handle_read(&ping);
+            while c.poll_event().is_some() {}
+        }
+        // Only the most recent pings are answered.
+        assert_eq!(c.buffered_amount(), 16 * 5);
+        let out = c.poll_transmit().unwrap();
+        assert_eq!(out.len(), 16 * 5);
+        assert_eq!(&out[..5], &[0x8A, 0x03, b'a', b'b', b'c']);
+        assert_eq!(c.poll_transmit(), None);
+    }
+
+    #[test]
+    fn pongs_wait_for_a_frame_boundary() {
+        let mut c = server(Config::default());
+        c.send_binary(Bytes::from(vec![7u8; 4096])).unwrap();
+        let header = c.poll_transmit().unwrap();
+        assert_eq!(header.len(), 4);
+        c.handle_read(&[0x89, 0x80, 0, 0, 0, 0]);
+        assert!(matches!(c.poll_event(), Some(Event::Ping(_))));
+        assert_eq!(c.poll_transmit().unwrap().len(), 4096, "the payload first");
+        assert_eq!(&c.poll_transmit().unwrap()[..], &[0x8A, 0x00]);
+    }
+
+    #[test]
+    fn prepared_message_payload_is_shared_by_every_connection() {
+        let payload = Bytes::from(vec![9u8; 2048]);
+        let message = PreparedMessage::binary(payload.clone());
+        let mut wires = Vec::new();
+        for _ in 0..3 {
+            let mut c = server(Config::default());
+            c.send_prepared(&message).unwrap();
+            let header = c.poll_transmit().unwrap();
+            let body = c.poll_transmit().unwrap();
+            assert_eq!(&header[..], &[0x82, 126, 0x08, 0x00]);
+            assert_eq!(body.as_ptr(), payload.as_ptr(), "shared, not copied");
+            wires.push(body);
+        }
+        assert_eq!(message.payload().as_ptr(), payload.as_ptr());
+    }
+
+    #[test]
+    fn small_prepared_message_is_one_shared_frame() {
+        let message = PreparedMessage::text("hi");
+        let mut a = server(Config::default());
+        let mut b = server(Config::default());
+        a.send_prepared(&message).unwrap();
+        b.send_prepared(&message).unwrap();
+        let (x, y) = (a.poll_transmit().unwrap(), b.poll_transmit().unwrap());
+        assert_eq!(&x[..], b"\x81\x02hi");
+        assert_eq!(x.as_ptr(), y.as_ptr());
+        assert_eq!(&message.payload()[..], b"hi");
+    }
+
+    #[test]
+    fn client_cannot_send_a_prepared_message() {
+        let mut c = Connection::new(Role::Client, Config::default());
+        assert_eq!(
+            c.send_prepared(&PreparedMessage::text("x")),
+            Err(Error::PreparedForServerOnly)
+        );
+    }
+
+    #[test]
+    fn read_buffer_is_released_after_a_large_message() {
+        let mut c = server(Config::default());
+        let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        frame.extend(vec![0u8; 65536]);
+        c.handle_read(&frame);
+        let Some(Event::Binary(data)) = c.poll_event() else { panic!() };
+        assert_eq!(data.len(), 65536);
+        assert_eq!(c.poll_event(), None);
+        assert!(c.memory_usage() < 1024, "holds {} bytes", c.memory_usage());
+    }
+
+    #[test]
+    fn idle_connection_holds_under_a_kibibyte() {
+        let mut c = server(Config::default());
+        for _ in 0..10 {
+            c.handle_read(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
+            let _ = c.poll_event();
+            c.send_text("hi").unwrap();
+            while c.poll_transmit().is_some() {}
+        }
+        assert!(c.memory_usage() < 1024, "holds {} bytes", c.memory_usage());
+    }
+
+    #[test]
+    fn memory_budget_refuses_a_frame_that_would_cross_it() {
+        let mut c = server(Config::default().memory_budget(Some(4096)));
+        let mut frame = vec![0x82, 0xFE, 0x20, 0x00, 0, 0, 0, 0];
+        frame.extend(vec![0u8; 8192]);
+        c.handle_read(&frame[..8]);
+        assert_eq!(
+            c.poll_event(),
+            Some(Event::ProtocolError(crate::ProtocolError::MemoryBudgetExceeded { budget: 4096 }))
+        );
     }
 }
