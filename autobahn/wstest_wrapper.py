@@ -5,6 +5,11 @@ Runs under PyPy 2.7 (see run.sh). Usage is the same as `wstest`:
 
     pypy wstest_wrapper.py SITE_DIR -m fuzzingserver -s spec.json --webport 0
 
+One extra mode prints how many cases a fuzzingclient/fuzzingserver spec
+selects (wstest itself waits forever when a spec selects none):
+
+    pypy wstest_wrapper.py SITE_DIR --count-cases spec.json
+
 SITE_DIR is the `pip install --target` directory holding the suite and its
 dependencies. It is loaded with site.addsitedir() so that the .pth files of
 namespace packages (zope) are processed.
@@ -12,9 +17,21 @@ namespace packages (zope) are processed.
 Every TCP listener that wstest opens without naming an interface is bound to
 AUTOBAHN_BIND (default 127.0.0.1) instead of all interfaces.
 """
+import json
 import os
 import site
 import sys
+
+
+def count_cases(spec_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    from autobahntestsuite import fuzzing
+    case_set = fuzzing.CaseSet(fuzzing.CaseSetname, fuzzing.CaseBasename,
+                               fuzzing.Cases, fuzzing.CaseCategories,
+                               fuzzing.CaseSubCategories)
+    print(len(case_set.parseSpecCases(spec)))
+    return 0
 
 
 def main():
@@ -23,6 +40,8 @@ def main():
         return 2
     site_dir = os.path.abspath(sys.argv[1])
     site.addsitedir(site_dir)
+    if sys.argv[2:3] == ["--count-cases"]:
+        return count_cases(sys.argv[3])
 
     bind = os.environ.get("AUTOBAHN_BIND", "127.0.0.1")
 

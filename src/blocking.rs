@@ -1,1 +1,574 @@
-//! placeholder
+//! A blocking adapter over `std::io`: connect to a `ws://` URL, accept on a
+//! server stream, then read and send messages.
+//!
+//! It is a thin loop around the sans-IO core and uses only the core's public
+//! API; an adapter for another runtime can do everything this one does.
+//!
+//! ```no_run
+//! use wsproto::blocking::{self, Message};
+//!
+//! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/chat")?;
+//! ws.send_text("hello")?;
+//! while let Message::Text(text) = ws.read()? {
+//!     println!("{text}");
+//! }
+//! # Ok::<(), blocking::Error>(())
+//! ```
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::connection::{CloseFrame, Connection, Event, MessageKind, Payload, TextPayload};
+use crate::error::ProtocolError;
+use crate::frame::CloseCode;
+use crate::handshake::{
+    Accept, BuildError, ClientHandshake, ClientRequest, HandshakeError, Request, Response,
+    ServerHandshake,
+};
+use crate::utf8::Utf8Bytes;
+use crate::Config;
+
+/// How many bytes one `read` asks the transport for, between messages.
+const READ_CHUNK: usize = 4 * 1024;
+
+/// How many bytes one `read` may ask for while a large frame arrives.
+const MAX_READ_CHUNK: usize = 64 * 1024;
+
+/// A blocking byte stream whose reads can time out: how the adapter drives
+/// the connection's timers (keepalive, idle, close, handshake).
+///
+/// Implemented for [`TcpStream`] and, on Unix, `UnixStream`. For another
+/// stream (a TLS stream, say), implement it by forwarding to the socket
+/// underneath, or wrap the stream in [`NoTimeouts`] to run without timers.
+pub trait Transport: Read + Write {
+    /// Makes a `read` that waits longer than `timeout` fail with
+    /// [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`];
+    /// `None` waits forever.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl Transport for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+}
+
+/// Any `Read + Write` stream, run without read timeouts: timers fire only
+/// when a read returns.
+#[derive(Debug)]
+pub struct NoTimeouts<S>(pub S);
+
+impl<S: Read> Read for NoTimeouts<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<S: Write> Write for NoTimeouts<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<S: Read + Write> Transport for NoTimeouts<S> {
+    fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Connects to a `ws://` URL over TCP and runs the client handshake.
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    connect_with(ClientRequest::from_url(url)?, Config::default())
+}
+
+/// Connects over TCP with a request built by hand (subprotocols, Origin,
+/// extra headers such as `Authorization`) and a configuration.
+pub fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let stream = TcpStream::connect((request.host(), request.port()))?;
+    stream.set_nodelay(true)?;
+    client(stream, request, config)
+}
+
+/// Runs the client handshake over a stream that is already connected.
+pub fn client<S: Transport>(
+    mut stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), Error> {
+    let timeout = config.get_handshake_timeout();
+    let mut handshake = ClientHandshake::new(request, config);
+    while let Some(bytes) = handshake.poll_transmit() {
+        stream.write_all(&bytes)?;
+    }
+    stream.flush()?;
+    let deadline = Deadline::start(&mut stream, timeout)?;
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some((response, conn)) = handshake.poll_response()? {
+            deadline.finish(&mut stream)?;
+            return Ok((WebSocket::from_parts(stream, conn), response));
+        }
+        let n = deadline.read(&mut stream, &mut buf)?;
+        handshake.handle_read(&buf[..n]);
+    }
+}
+
+/// Runs the server handshake on an accepted stream and accepts every valid
+/// request, with no subprotocol.
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
+}
+
+/// Runs the server handshake; `decide` sees the request (path, headers,
+/// Origin, offered subprotocols) and accepts it or rejects it.
+///
+/// A malformed request is answered with 400 (426 for a wrong version, 431
+/// for an oversized head) without calling `decide`.
+///
+/// ```no_run
+/// use wsproto::blocking::{self, Rejection};
+/// use wsproto::handshake::Accept;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let (stream, _) = listener.accept()?;
+/// let ws = blocking::accept_with(stream, wsproto::Config::default(), |request| {
+///     if request.header("authorization") != Some(b"Bearer let-me-in".as_slice()) {
+///         return Err(Rejection::new(401).body("who are you?"));
+///     }
+///     match request.subprotocols().any(|p| p == "chat") {
+///         true => Ok(Accept::new().subprotocol("chat")?),
+///         false => Ok(Accept::new()),
+///     }
+/// });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<Accept, Rejection>,
+{
+    let timeout = config.get_handshake_timeout();
+    let mut handshake = ServerHandshake::new(config);
+    let deadline = Deadline::start(&mut stream, timeout)?;
+    let mut buf = [0u8; 4096];
+    let request = loop {
+        match handshake.poll_request() {
+            Ok(Some(request)) => break request,
+            Ok(None) => {}
+            Err(e) => {
+                // The peer hears why; our error is the handshake's, whatever the write does.
+                let _ = stream.write_all(&ServerHandshake::reject_error(&e));
+                let _ = stream.flush();
+                return Err(e.into());
+            }
+        }
+        let n = deadline.read(&mut stream, &mut buf)?;
+        handshake.handle_read(&buf[..n]);
+    };
+    deadline.finish(&mut stream)?;
+    match decide(&request) {
+        Ok(answer) => {
+            let (response, conn) = handshake.accept(answer)?;
+            stream.write_all(&response)?;
+            stream.flush()?;
+            Ok(WebSocket::from_parts(stream, conn))
+        }
+        Err(rejection) => {
+            let headers: Vec<(&str, &str)> = rejection
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let response = ServerHandshake::reject(rejection.status, &headers, &rejection.body)?;
+            stream.write_all(&response)?;
+            stream.flush()?;
+            Err(Error::Rejected(rejection.status))
+        }
+    }
+}
+
+/// The answer to a request the application refuses: any status, headers and body.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A rejection with `status` (401 or 403 for failed authentication or a
+    /// disallowed Origin, for example) and an empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header, such as `WWW-Authenticate`.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body, sent as `text/plain`.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+impl From<BuildError> for Rejection {
+    fn from(_: BuildError) -> Self {
+        Self::new(500)
+    }
+}
+
+/// The opening handshake's time limit, applied as socket read timeouts.
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn start<S: Transport>(stream: &mut S, timeout: Option<Duration>) -> io::Result<Self> {
+        stream.set_read_timeout(timeout)?;
+        Ok(Self(timeout.map(|t| Instant::now() + t)))
+    }
+
+    /// Reads some bytes before the deadline; the end of the stream is an error.
+    fn read<S: Transport>(&self, stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+        loop {
+            if let Some(deadline) = self.0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::Handshake(HandshakeError::Timeout));
+                }
+                stream.set_read_timeout(Some(left))?;
+            }
+            match stream.read(buf) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+                Ok(n) => return Ok(n),
+                Err(e) if is_timeout(&e) && self.0.is_some() => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn finish<S: Transport>(self, stream: &mut S) -> io::Result<()> {
+        stream.set_read_timeout(None)
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// What went wrong on a blocking WebSocket.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The opening handshake failed.
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// A request or response could not be built (a bad URL, `wss://`, a
+    /// header that may not be set).
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// The application rejected the request with this status.
+    #[error("the request was rejected with status {0}")]
+    Rejected(u16),
+    /// The peer broke the protocol; the close frame was sent.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// The call was not valid in the connection's state.
+    #[error(transparent)]
+    Local(#[from] crate::Error),
+    /// The connection is closed: the close handshake is over, or the
+    /// transport ended.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// A message read from a [`WebSocket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A piece of a message, in streaming mode ([`Config::streaming`]).
+    Chunk {
+        /// Text or binary.
+        kind: MessageKind,
+        /// The bytes.
+        data: Bytes,
+        /// The first piece of its message.
+        first: bool,
+        /// The last piece of its message.
+        last: bool,
+    },
+    /// A ping; the pong was already sent unless auto-pong is off.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame; the reply was already sent.
+    Close(Option<CloseFrame>),
+}
+
+/// A WebSocket over a blocking stream.
+///
+/// The connection's timers ([`Config::ping_interval`],
+/// [`Config::close_timeout`], ...) run on socket read timeouts: a `read`
+/// that waits for data wakes up when a timer is due, acts on it, and goes
+/// on waiting.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    /// The read timeout set on the stream now.
+    stream_timeout: Option<Duration>,
+    /// The caller's own read timeout ([`set_read_timeout`](Self::set_read_timeout)).
+    user_timeout: Option<Duration>,
+}
+
+impl<S: Transport> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is done, and the connection
+    /// the handshake produced.
+    pub fn from_parts(stream: S, conn: Connection) -> Self {
+        let mut ws = Self {
+            stream,
+            conn,
+            stream_timeout: None,
+            user_timeout: None,
+        };
+        ws.conn.handle_timeout(Instant::now());
+        ws
+    }
+
+    /// Makes [`read`](Self::read) give up with an [`Error::Io`] of kind
+    /// [`io::ErrorKind::WouldBlock`] after waiting this long for a message,
+    /// without losing anything; `None` (the default) waits as long as it
+    /// takes.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.user_timeout = timeout;
+    }
+
+    /// The sans-IO connection inside.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Takes the stream and the connection apart.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+
+    /// Reads the next message, blocking until one arrives.
+    ///
+    /// Pongs to pings and the reply to the peer's close are written before
+    /// this returns. After [`Message::Close`], or once the transport ended,
+    /// it returns [`Error::Closed`]; a client that reads on after the close
+    /// waits there for the server to end the transport (RFC 6455 §7.1.1).
+    pub fn read(&mut self) -> Result<Message, Error> {
+        let started = Instant::now();
+        let user_deadline = self.user_timeout.map(|t| started + t);
+        loop {
+            let now = Instant::now();
+            self.conn.handle_timeout(now);
+            if let Some(event) = self.conn.poll_event() {
+                // Pongs and close replies go out before the caller hears of
+                // them. Once the peer's close is in, a peer that has already
+                // gone cannot take the reply; that ends the connection cleanly.
+                if let Err(e) = self.flush() {
+                    if self.conn.can_receive() {
+                        return Err(e);
+                    }
+                    self.conn.handle_eof();
+                }
+                return match event {
+                    Event::Text(t) => Ok(Message::Text(t)),
+                    Event::Binary(b) => Ok(Message::Binary(b)),
+                    Event::Chunk {
+                        kind,
+                        data,
+                        first,
+                        last,
+                    } => Ok(Message::Chunk {
+                        kind,
+                        data,
+                        first,
+                        last,
+                    }),
+                    Event::Ping(p) => Ok(Message::Ping(p)),
+                    Event::Pong(p) => Ok(Message::Pong(p)),
+                    Event::Close(c) => Ok(Message::Close(c)),
+                    Event::ProtocolError(ProtocolError::UnexpectedEof) => Err(Error::Closed),
+                    Event::ProtocolError(e) => Err(Error::Protocol(e)),
+                };
+            }
+            if let Err(e) = self.flush() {
+                if self.conn.can_receive() {
+                    return Err(e);
+                }
+                self.conn.handle_eof();
+            }
+            if self.conn.is_closed() {
+                return Err(Error::Closed);
+            }
+            if user_deadline.is_some_and(|d| d <= now) {
+                return Err(io::Error::from(io::ErrorKind::WouldBlock).into());
+            }
+            let wake = [self.conn.poll_timeout(), user_deadline]
+                .into_iter()
+                .flatten()
+                .min();
+            // At least a millisecond: a zero timeout means "none" to the socket.
+            let timeout = wake.map(|at| {
+                at.saturating_duration_since(now)
+                    .max(Duration::from_millis(1))
+            });
+            if timeout != self.stream_timeout {
+                self.stream.set_read_timeout(timeout)?;
+                self.stream_timeout = timeout;
+            }
+            // Read more at once while a large frame is arriving.
+            let want = self
+                .conn
+                .received_amount()
+                .clamp(READ_CHUNK, MAX_READ_CHUNK);
+            let buf = self.conn.recv_buffer(want);
+            match self.stream.read(buf) {
+                Ok(n) => {
+                    self.conn.handle_received(n);
+                    if n == 0 {
+                        self.conn.handle_eof();
+                    }
+                }
+                Err(e)
+                    if is_timeout(&e) && timeout.is_some()
+                        || e.kind() == io::ErrorKind::Interrupted =>
+                {
+                    self.conn.handle_received(0);
+                }
+                Err(e) => {
+                    self.conn.handle_received(0);
+                    if self.conn.can_receive() {
+                        return Err(e.into());
+                    }
+                    // After the close handshake (or a failure) a reset is the end of the transport.
+                    self.conn.handle_eof();
+                }
+            }
+        }
+    }
+
+    /// Sends a text message and writes it out.
+    pub fn send_text<'a>(&mut self, text: impl Into<TextPayload<'a>>) -> Result<(), Error> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message and writes it out.
+    pub fn send_binary<'a>(&mut self, data: impl Into<Payload<'a>>) -> Result<(), Error> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends a ping and writes it out.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Sends a close frame and writes it out. Keep calling
+    /// [`read`](Self::read) until it returns [`Error::Closed`] to finish the
+    /// close handshake, or use [`close_and_wait`](Self::close_and_wait).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.conn.handle_timeout(Instant::now());
+        self.flush()
+    }
+
+    /// Sends a close frame, then reads (and drops) messages until the close
+    /// handshake is over and the transport ended or may be ended.
+    pub fn close_and_wait(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.close(code, reason)?;
+        loop {
+            match self.read() {
+                Ok(_) => {}
+                Err(Error::Closed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes every byte the connection has queued, vectored.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        let mut chunks: Vec<Bytes> = std::iter::from_fn(|| self.conn.poll_transmit()).collect();
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        write_all_vectored(&mut self.stream, &mut chunks)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+}
+
+/// Writes every chunk, in as few calls as the stream allows.
+fn write_all_vectored<W: Write>(stream: &mut W, chunks: &mut [Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match stream.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) pong_timeout: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) close_timeout: Option<Duration>,
+    pub(crate) handshake_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -41,6 +42,7 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(20),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
+            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -152,6 +154,22 @@ impl Config {
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.close_timeout = timeout;
         self
+    }
+
+    /// How long the opening handshake may take, from the first
+    /// `handle_timeout` call of a [`ClientHandshake`](crate::handshake::ClientHandshake)
+    /// or [`ServerHandshake`](crate::handshake::ServerHandshake) until the
+    /// response or request head is complete. Default 10 s; `None` waits
+    /// forever. On expiry the handshake fails with
+    /// [`HandshakeError::Timeout`](crate::handshake::HandshakeError::Timeout).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The opening handshake's time limit.
+    pub fn get_handshake_timeout(&self) -> Option<Duration> {
+        self.handshake_timeout
     }
 
     /// The frame size limit.

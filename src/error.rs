@@ -119,7 +119,9 @@ pub enum Error {
     /// The send would take the queue past its limit
     /// ([`Config::max_send_queue`](crate::Config::max_send_queue) or the
     /// memory budget); write out what is queued first.
-    #[error("send queue full: {queued} bytes queued, {needed} more would pass the limit of {limit}")]
+    #[error(
+        "send queue full: {queued} bytes queued, {needed} more would pass the limit of {limit}"
+    )]
     SendQueueFull {
         /// Bytes queued now.
         queued: usize,

@@ -40,14 +40,17 @@
 
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 pub mod error;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod utf8;
 
-
-
+#[cfg(feature = "blocking")]
+pub mod blocking;
 
 pub use bytes::Bytes;
 pub use config::Config;

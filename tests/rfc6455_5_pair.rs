@@ -17,7 +17,10 @@ fn messages_cross_in_both_directions() {
     pair.pump();
     assert_eq!(
         pair.server_events,
-        vec![Event::Text("hello".into()), Event::Binary(Bytes::from_static(&[1, 2, 3]))]
+        vec![
+            Event::Text("hello".into()),
+            Event::Binary(Bytes::from_static(&[1, 2, 3]))
+        ]
     );
     assert_eq!(pair.client_events, vec![Event::Text("größer".into())]);
 }
@@ -27,17 +30,30 @@ fn rfc6455_7_1_close_handshake_started_by_the_client() {
     let mut pair = Pair::new();
     pair.client.close(CloseCode::NORMAL, "done").unwrap();
     pair.pump();
-    let close = CloseFrame { code: CloseCode::NORMAL, reason: "done".into() };
+    let close = CloseFrame {
+        code: CloseCode::NORMAL,
+        reason: "done".into(),
+    };
     assert_eq!(pair.server_events, vec![Event::Close(Some(close))]);
     assert_eq!(
         pair.client_events,
-        vec![Event::Close(Some(CloseFrame { code: CloseCode::NORMAL, reason: "".into() }))]
+        vec![Event::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: "".into()
+        }))]
     );
-    assert!(pair.server.is_closed(), "the server closes the transport first");
+    assert!(
+        pair.server.is_closed(),
+        "the server closes the transport first"
+    );
     assert!(!pair.client.is_closed());
     pair.server_closes_transport();
     assert!(pair.client.is_closed());
-    assert_eq!(pair.client_events.len(), 1, "a clean close reports no error");
+    assert_eq!(
+        pair.client_events.len(),
+        1,
+        "a clean close reports no error"
+    );
 }
 
 #[test]
@@ -45,23 +61,37 @@ fn rfc6455_7_1_close_handshake_started_by_the_server() {
     let mut pair = Pair::new();
     pair.server.close(CloseCode::GOING_AWAY, "restart").unwrap();
     pair.pump();
-    assert!(matches!(&pair.client_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY));
-    assert!(matches!(&pair.server_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY));
+    assert!(
+        matches!(&pair.client_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY)
+    );
+    assert!(
+        matches!(&pair.server_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY)
+    );
     assert!(pair.server.is_closed());
 }
 
 #[test]
 fn fragmented_messages_with_interleaved_pings_cross() {
     let mut pair = Pair::new();
-    pair.client.send_fragment(MessageKind::Binary, &b"ab"[..], false).unwrap();
+    pair.client
+        .send_fragment(MessageKind::Binary, &b"ab"[..], false)
+        .unwrap();
     pair.client.ping(b"p").unwrap();
-    pair.client.send_fragment(MessageKind::Binary, &b"cd"[..], true).unwrap();
+    pair.client
+        .send_fragment(MessageKind::Binary, &b"cd"[..], true)
+        .unwrap();
     pair.pump();
     assert_eq!(
         pair.server_events,
-        vec![Event::Ping(Bytes::from_static(b"p")), Event::Binary(Bytes::from_static(b"abcd"))]
+        vec![
+            Event::Ping(Bytes::from_static(b"p")),
+            Event::Binary(Bytes::from_static(b"abcd"))
+        ]
     );
-    assert_eq!(pair.client_events, vec![Event::Pong(Bytes::from_static(b"p"))]);
+    assert_eq!(
+        pair.client_events,
+        vec![Event::Pong(Bytes::from_static(b"p"))]
+    );
 }
 
 /// One message as the test sends it.
@@ -89,7 +119,8 @@ fn send(conn: &mut Connection, m: &Msg) {
         Msg::Ping(p) => conn.ping(p).unwrap(),
         Msg::Fragmented(parts) => {
             for (i, part) in parts.iter().enumerate() {
-                conn.send_fragment(MessageKind::Text, part.as_str(), i + 1 == parts.len()).unwrap();
+                conn.send_fragment(MessageKind::Text, part.as_str(), i + 1 == parts.len())
+                    .unwrap();
             }
         }
     }
@@ -106,7 +137,11 @@ fn expected(m: &Msg) -> Event {
 
 /// The bytes a seeded client sends for `msgs`.
 fn client_wire(msgs: &[Msg]) -> Vec<u8> {
-    let mut client = Connection::with_entropy(Role::Client, Config::default(), Box::new(SeededEntropy::new(9)));
+    let mut client = Connection::with_entropy(
+        Role::Client,
+        Config::default(),
+        Box::new(SeededEntropy::new(9)),
+    );
     for m in msgs {
         send(&mut client, m);
     }

@@ -192,7 +192,12 @@ impl Connection {
     /// and echoes stop adding to it) and stop accepting sends, until writes
     /// drain it. Sends past [`Config::max_send_queue`] fail.
     pub fn buffered_amount(&self) -> usize {
-        self.send.len() + self.pending_pongs.iter().map(|p| 2 + p.len()).sum::<usize>()
+        self.send.len()
+            + self
+                .pending_pongs
+                .iter()
+                .map(|p| 2 + p.len())
+                .sum::<usize>()
     }
 
     /// Bytes the connection holds: the read buffer, a message being

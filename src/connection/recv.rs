@@ -230,7 +230,11 @@ impl Connection {
         }
         if let Some(budget) = self.config.memory_budget {
             // Without streaming the whole payload will be buffered.
-            let buffered = if self.config.streaming { 0 } else { header.payload_len };
+            let buffered = if self.config.streaming {
+                0
+            } else {
+                header.payload_len
+            };
             if self.memory_usage() as u64 + buffered > budget as u64 {
                 return Err(ProtocolError::MemoryBudgetExceeded { budget });
             }

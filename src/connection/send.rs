@@ -121,7 +121,9 @@ impl SendQueue {
     }
 
     pub(super) fn capacity(&self) -> usize {
-        self.chunked + self.tail.capacity() + self.chunks.capacity() * std::mem::size_of::<(Bytes, bool)>()
+        self.chunked
+            + self.tail.capacity()
+            + self.chunks.capacity() * std::mem::size_of::<(Bytes, bool)>()
     }
 
     /// Queues `chunk` after everything queued so far; `starts_frame` and
@@ -279,7 +281,11 @@ impl Connection {
             limit = limit.min(budget.saturating_sub(self.memory_usage() - queued));
         }
         if queued + needed > limit {
-            return Err(Error::SendQueueFull { queued, needed, limit });
+            return Err(Error::SendQueueFull {
+                queued,
+                needed,
+                limit,
+            });
         }
         Ok(())
     }
@@ -313,7 +319,9 @@ impl Connection {
             self.data_activity = true;
         }
         match payload {
-            Payload::Shared(shared) if self.role == Role::Server && shared.len() >= ZERO_COPY_MIN => {
+            Payload::Shared(shared)
+                if self.role == Role::Server && shared.len() >= ZERO_COPY_MIN =>
+            {
                 let header = FrameHeader::new(fin, opcode, shared.len() as u64);
                 let mut raw = [0u8; MAX_HEADER_LEN];
                 let header_len = header.encode(&mut raw);
@@ -582,7 +590,9 @@ mod tests {
         let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         frame.extend(vec![0u8; 65536]);
         c.handle_read(&frame);
-        let Some(Event::Binary(data)) = c.poll_event() else { panic!() };
+        let Some(Event::Binary(data)) = c.poll_event() else {
+            panic!()
+        };
         assert_eq!(data.len(), 65536);
         assert_eq!(c.poll_event(), None);
         assert!(c.memory_usage() < 1024, "holds {} bytes", c.memory_usage());
@@ -608,7 +618,9 @@ mod tests {
         c.handle_read(&frame[..8]);
         assert_eq!(
             c.poll_event(),
-            Some(Event::ProtocolError(crate::ProtocolError::MemoryBudgetExceeded { budget: 4096 }))
+            Some(Event::ProtocolError(
+                crate::ProtocolError::MemoryBudgetExceeded { budget: 4096 }
+            ))
         );
     }
 }

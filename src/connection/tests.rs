@@ -34,7 +34,11 @@ fn server() -> Connection {
 }
 
 fn client() -> Connection {
-    Connection::with_entropy(Role::Client, Config::default(), Box::new(SeededEntropy::new(1)))
+    Connection::with_entropy(
+        Role::Client,
+        Config::default(),
+        Box::new(SeededEntropy::new(1)),
+    )
 }
 
 fn events(conn: &mut Connection) -> Vec<Event> {
@@ -78,7 +82,10 @@ fn server_rejects_unmasked_frame_with_1002() {
 fn client_rejects_masked_frame_with_1002() {
     let mut conn = client();
     conn.handle_read(&from_client(0x82, b"abc"));
-    assert_eq!(conn.poll_event(), Some(Event::ProtocolError(ProtocolError::MaskedFrame)));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ProtocolError(ProtocolError::MaskedFrame))
+    );
     let out = transmitted(&mut conn);
     // The client's close frame is masked: opcode, then mask bit and length 2.
     assert_eq!(&out[..2], &[0x88, 0x82]);
@@ -91,7 +98,10 @@ fn client_rejects_masked_frame_with_1002() {
 fn server_accepts_unmasked_frames_when_configured() {
     let mut conn = Connection::new(Role::Server, Config::default().accept_unmasked_frames(true));
     conn.handle_read(&wire(0x82, b"abc", None));
-    assert_eq!(conn.poll_event(), Some(Event::Binary(Bytes::from_static(b"abc"))));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Binary(Bytes::from_static(b"abc")))
+    );
 }
 
 #[test]
@@ -142,7 +152,10 @@ fn fragments_are_joined_with_control_frames_between_them() {
     conn.handle_read(&bytes);
     assert_eq!(
         events(&mut conn),
-        vec![Event::Ping(Bytes::from_static(b"p")), Event::Text("Hello, wörld".into())]
+        vec![
+            Event::Ping(Bytes::from_static(b"p")),
+            Event::Text("Hello, wörld".into())
+        ]
     );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"p", None));
 }
@@ -180,7 +193,10 @@ fn fragmented_control_frame_fails_with_1002() {
 fn ping_is_answered_with_the_same_payload() {
     let mut conn = server();
     conn.handle_read(&from_client(0x89, b"are you there"));
-    assert_eq!(events(&mut conn), vec![Event::Ping(Bytes::from_static(b"are you there"))]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Ping(Bytes::from_static(b"are you there"))]
+    );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"are you there", None));
 }
 
@@ -188,7 +204,10 @@ fn ping_is_answered_with_the_same_payload() {
 fn auto_pong_can_be_turned_off() {
     let mut conn = Connection::new(Role::Server, Config::default().auto_pong(false));
     conn.handle_read(&from_client(0x89, b"x"));
-    assert_eq!(events(&mut conn), vec![Event::Ping(Bytes::from_static(b"x"))]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Ping(Bytes::from_static(b"x"))]
+    );
     assert_eq!(conn.poll_transmit(), None);
 }
 
@@ -196,7 +215,10 @@ fn auto_pong_can_be_turned_off() {
 fn pong_is_reported() {
     let mut conn = server();
     conn.handle_read(&from_client(0x8A, b"beat"));
-    assert_eq!(events(&mut conn), vec![Event::Pong(Bytes::from_static(b"beat"))]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Pong(Bytes::from_static(b"beat"))]
+    );
 }
 
 #[test]
@@ -224,14 +246,20 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
     let bytes = from_client(0x81, &[b'a', b'b', 0xff, b'c', b'd', b'e']);
     // Only the header and the first three payload bytes have arrived.
     conn.handle_read(&bytes[..6 + 3]);
-    assert_eq!(conn.poll_event(), Some(Event::ProtocolError(ProtocolError::InvalidUtf8)));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+    );
 }
 
 #[test]
 fn invalid_utf8_fails_in_the_first_fragment_of_a_message() {
     let mut conn = server();
     conn.handle_read(&from_client(0x01, &[0xce, 0xba, 0xed, 0xa0, 0x80]));
-    assert_eq!(conn.poll_event(), Some(Event::ProtocolError(ProtocolError::InvalidUtf8)));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+    );
 }
 
 #[test]
@@ -308,7 +336,10 @@ fn no_data_frame_after_close_is_sent() {
     conn.close(CloseCode::GOING_AWAY, "").unwrap();
     assert_eq!(conn.send_binary(b"x"), Err(Error::AlreadyClosing));
     assert_eq!(conn.ping(b""), Err(Error::AlreadyClosing));
-    assert_eq!(conn.close(CloseCode::NORMAL, ""), Err(Error::AlreadyClosing));
+    assert_eq!(
+        conn.close(CloseCode::NORMAL, ""),
+        Err(Error::AlreadyClosing)
+    );
     assert_eq!(transmitted(&mut conn), close_frame(1001));
 }
 
@@ -316,7 +347,10 @@ fn no_data_frame_after_close_is_sent() {
 fn caller_cannot_send_reserved_close_codes() {
     let mut conn = server();
     for code in [1005u16, 1006, 1015, 999, 5000] {
-        assert_eq!(conn.close(CloseCode(code), ""), Err(Error::InvalidCloseCode(code)));
+        assert_eq!(
+            conn.close(CloseCode(code), ""),
+            Err(Error::InvalidCloseCode(code))
+        );
     }
 }
 
@@ -334,7 +368,10 @@ fn messages_still_arrive_after_this_end_sent_close() {
     };
     assert_eq!(
         events(&mut conn),
-        vec![Event::Binary(Bytes::from_static(b"late")), Event::Close(Some(close))]
+        vec![
+            Event::Binary(Bytes::from_static(b"late")),
+            Event::Close(Some(close))
+        ]
     );
     // The close was answered by ours already: nothing more is sent.
     assert_eq!(conn.poll_transmit(), None);
@@ -347,7 +384,10 @@ fn client_waits_for_the_server_to_close_the_transport() {
     conn.close(CloseCode::NORMAL, "").unwrap();
     conn.handle_read(&close_frame(1000));
     assert!(matches!(conn.poll_event(), Some(Event::Close(_))));
-    assert!(!conn.is_closed(), "RFC 6455 §7.1.1: the server closes first");
+    assert!(
+        !conn.is_closed(),
+        "RFC 6455 §7.1.1: the server closes first"
+    );
     conn.handle_eof();
     assert_eq!(conn.poll_event(), None);
     assert!(conn.is_closed());
@@ -367,7 +407,10 @@ fn eof_without_close_is_an_abnormal_closure_after_buffered_events() {
             Event::ProtocolError(ProtocolError::UnexpectedEof)
         ]
     );
-    assert_eq!(ProtocolError::UnexpectedEof.close_code(), CloseCode::ABNORMAL);
+    assert_eq!(
+        ProtocolError::UnexpectedEof.close_code(),
+        CloseCode::ABNORMAL
+    );
     // 1006 is never put on the wire.
     assert_eq!(conn.poll_transmit(), None);
 }
@@ -380,7 +423,10 @@ fn frame_over_the_limit_fails_with_1009_before_its_payload_arrives() {
     conn.handle_read(&from_client(0x82, &[0; 101])[..8]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::FrameTooLarge { size: 101, limit: 100 }))
+        Some(Event::ProtocolError(ProtocolError::FrameTooLarge {
+            size: 101,
+            limit: 100
+        }))
     );
     assert_eq!(transmitted(&mut conn), close_frame(1009));
 }
@@ -393,7 +439,10 @@ fn fragmented_message_over_the_limit_fails_with_1009() {
     conn.handle_read(&bytes);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::MessageTooLarge { size: 12, limit: 10 }))
+        Some(Event::ProtocolError(ProtocolError::MessageTooLarge {
+            size: 12,
+            limit: 10
+        }))
     );
     assert_eq!(transmitted(&mut conn), close_frame(1009));
 }
@@ -409,13 +458,20 @@ fn streaming_hands_out_data_as_it_arrives() {
     conn.handle_read(&bytes[..8]);
     assert_eq!(
         events(&mut conn),
-        vec![Event::Chunk { kind: MessageKind::Text, data: Bytes::from_static(b"gr"), first: true, last: false }]
+        vec![Event::Chunk {
+            kind: MessageKind::Text,
+            data: Bytes::from_static(b"gr"),
+            first: true,
+            last: false
+        }]
     );
     conn.handle_read(&bytes[8..]);
     let rest: Vec<u8> = events(&mut conn)
         .into_iter()
         .flat_map(|e| match e {
-            Event::Chunk { data, first: false, .. } => data.to_vec(),
+            Event::Chunk {
+                data, first: false, ..
+            } => data.to_vec(),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -428,7 +484,10 @@ fn streaming_fails_fast_on_invalid_utf8() {
     let mut conn = Connection::new(Role::Server, Config::default().streaming(true));
     let bytes = from_client(0x81, &[b'o', b'k', 0xC0, b'x']);
     conn.handle_read(&bytes[..9]);
-    assert_eq!(conn.poll_event(), Some(Event::ProtocolError(ProtocolError::InvalidUtf8)));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+    );
 }
 
 #[test]
@@ -437,7 +496,12 @@ fn streaming_empty_message_is_one_last_chunk() {
     conn.handle_read(&from_client(0x82, b""));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Chunk { kind: MessageKind::Binary, data: Bytes::new(), first: true, last: true }]
+        vec![Event::Chunk {
+            kind: MessageKind::Binary,
+            data: Bytes::new(),
+            first: true,
+            last: true
+        }]
     );
 }
 
@@ -451,8 +515,14 @@ fn payload_is_a_slice_of_the_read_buffer() {
     buf.copy_from_slice(&bytes);
     let start = buf.as_ptr() as usize;
     conn.handle_received(bytes.len());
-    let Some(Event::Binary(data)) = conn.poll_event() else { panic!() };
-    assert_eq!(data.as_ptr() as usize, start + 8, "unmasked in place, not copied");
+    let Some(Event::Binary(data)) = conn.poll_event() else {
+        panic!()
+    };
+    assert_eq!(
+        data.as_ptr() as usize,
+        start + 8,
+        "unmasked in place, not copied"
+    );
     assert_eq!(&data[..], &[7; 300][..]);
 }
 
@@ -461,7 +531,10 @@ fn unfilled_recv_buffer_is_not_taken_as_data() {
     let mut conn = server();
     let _ = conn.recv_buffer(64);
     conn.handle_read(&from_client(0x82, b"x"));
-    assert_eq!(conn.poll_event(), Some(Event::Binary(Bytes::from_static(b"x"))));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Binary(Bytes::from_static(b"x")))
+    );
 }
 
 #[test]
@@ -483,7 +556,9 @@ fn fragmented_send_uses_continuation_frames() {
     conn.send_fragment(MessageKind::Text, "Hel", false).unwrap();
     conn.ping(b"").unwrap();
     assert!(conn.send_text("no").is_err(), "a message is in progress");
-    assert!(conn.send_fragment(MessageKind::Binary, b"x", false).is_err());
+    assert!(conn
+        .send_fragment(MessageKind::Binary, b"x", false)
+        .is_err());
     conn.send_fragment(MessageKind::Text, "lo", true).unwrap();
     let mut expected = wire(0x01, b"Hel", None);
     expected.extend(wire(0x89, b"", None));

@@ -142,7 +142,9 @@ mod tests {
     }
 
     fn sent(conn: &mut Connection) -> Vec<u8> {
-        std::iter::from_fn(|| conn.poll_transmit()).flat_map(|b| b.to_vec()).collect()
+        std::iter::from_fn(|| conn.poll_transmit())
+            .flat_map(|b| b.to_vec())
+            .collect()
     }
 
     /// The opcodes of the frames a server sent (unmasked, short payloads).
@@ -220,12 +222,22 @@ mod tests {
             c.close(CloseCode::NORMAL, "").unwrap();
             let _ = sent(&mut c);
             c.handle_timeout(t0 + SEC / 4);
-            assert_eq!(c.poll_timeout(), Some(t0 + SEC / 4 + SEC), "no keepalive while closing");
+            assert_eq!(
+                c.poll_timeout(),
+                Some(t0 + SEC / 4 + SEC),
+                "no keepalive while closing"
+            );
             assert!(!c.is_closed());
             c.handle_timeout(t0 + SEC / 4 + SEC);
             assert!(c.is_closed(), "{role:?}");
-            assert_eq!(c.poll_event(), Some(Event::ProtocolError(ProtocolError::CloseTimeout)));
-            assert_eq!(ProtocolError::CloseTimeout.close_code(), CloseCode::ABNORMAL);
+            assert_eq!(
+                c.poll_event(),
+                Some(Event::ProtocolError(ProtocolError::CloseTimeout))
+            );
+            assert_eq!(
+                ProtocolError::CloseTimeout.close_code(),
+                CloseCode::ABNORMAL
+            );
             assert_eq!(sent(&mut c), b"", "1006 is never sent");
         }
     }
@@ -264,7 +276,9 @@ mod tests {
     #[test]
     fn idle_timeout_closes_with_1001_and_data_re_arms_it() {
         let t0 = Instant::now();
-        let config = Config::default().idle_timeout(Some(2 * SEC)).close_timeout(None);
+        let config = Config::default()
+            .idle_timeout(Some(2 * SEC))
+            .close_timeout(None);
         let mut c = conn(Role::Server, config);
         c.handle_timeout(t0);
         c.send_text("still here").unwrap();

@@ -20,7 +20,11 @@ impl Pair {
 
     pub fn with_configs(client: Config, server: Config) -> Self {
         Self {
-            client: Connection::with_entropy(Role::Client, client, Box::new(SeededEntropy::new(42))),
+            client: Connection::with_entropy(
+                Role::Client,
+                client,
+                Box::new(SeededEntropy::new(42)),
+            ),
             server: Connection::new(Role::Server, server),
             client_events: Vec::new(),
             server_events: Vec::new(),
@@ -36,16 +40,19 @@ impl Pair {
                 break;
             }
             self.server.handle_read(&to_server);
-            self.server_events.extend(std::iter::from_fn(|| self.server.poll_event()));
+            self.server_events
+                .extend(std::iter::from_fn(|| self.server.poll_event()));
             self.client.handle_read(&to_client);
-            self.client_events.extend(std::iter::from_fn(|| self.client.poll_event()));
+            self.client_events
+                .extend(std::iter::from_fn(|| self.client.poll_event()));
         }
     }
 
     /// The server closes the transport, as RFC 6455 §7.1.1 has it.
     pub fn server_closes_transport(&mut self) {
         self.client.handle_eof();
-        self.client_events.extend(std::iter::from_fn(|| self.client.poll_event()));
+        self.client_events
+            .extend(std::iter::from_fn(|| self.client.poll_event()));
     }
 }
 

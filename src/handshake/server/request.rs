@@ -1,0 +1,211 @@
+//! The client's request as a server reads it, and the checks of RFC 6455
+//! §4.2.1 it must pass.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use crate::handshake::error::HandshakeError;
+use crate::handshake::http::{self, escape, Headers};
+use crate::handshake::VERSION;
+
+/// A client's opening handshake request that passed the checks of RFC 6455
+/// §4.2.1.
+///
+/// Cheap to clone: it shares the buffer the head was read into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    head: Bytes,
+    method: Range<usize>,
+    target: Range<usize>,
+    headers: Headers,
+}
+
+impl Request {
+    /// Parses a complete head and checks it.
+    pub(super) fn parse(head: Bytes, max_headers: usize) -> Result<Self, HandshakeError> {
+        let mut parsed = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut req = httparse::Request::new(&mut parsed);
+        match req.parse(&head) {
+            Ok(httparse::Status::Complete(_)) => {}
+            // The head reader only stops at a blank line after content,
+            // where httparse is complete or fails.
+            Ok(httparse::Status::Partial) => {
+                return Err(HandshakeError::Malformed("the head ended early"))
+            }
+            Err(e) => return Err(http::parse_error(e, max_headers)),
+        }
+        let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version)
+        else {
+            return Err(HandshakeError::Malformed("incomplete request line"));
+        };
+        let request = Self {
+            method: http::str_range(&head, method),
+            target: http::str_range(&head, target),
+            headers: Headers::from_parsed(&head, req.headers),
+            head,
+        };
+        // RFC 6455 §4.2.1, item 1 (and §4.1, item 2): HTTP/1.1 or higher.
+        // httparse reads only HTTP/1.0 and HTTP/1.1.
+        if version == 0 {
+            return Err(HandshakeError::HttpVersion);
+        }
+        request.check()?;
+        Ok(request)
+    }
+
+    /// The checks of RFC 6455 §4.2.1, in an order that gives the most
+    /// useful answer: a request that is not a WebSocket upgrade at all is
+    /// told so before details of its WebSocket headers.
+    fn check(&self) -> Result<(), HandshakeError> {
+        // RFC 6455 §4.2.1, item 1: the method is GET.
+        if self.method() != "GET" {
+            return Err(HandshakeError::Method(escape(self.method().as_bytes())));
+        }
+        let h = &self.headers;
+        // RFC 6455 §4.2.1, item 2; RFC 9112 §3.2: exactly one Host.
+        if h.single("Host")?.is_none() {
+            return Err(HandshakeError::MissingHeader("Host"));
+        }
+        // RFC 6455 §4.2.1, item 3: Upgrade holds "websocket", any case.
+        if h.count("Upgrade") == 0 {
+            return Err(HandshakeError::MissingHeader("Upgrade"));
+        }
+        if !h.contains_token("Upgrade", "websocket") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Upgrade",
+                reason: "it does not name websocket",
+            });
+        }
+        // RFC 6455 §4.2.1, item 4: Connection holds the token "Upgrade", any case.
+        if h.count("Connection") == 0 {
+            return Err(HandshakeError::MissingHeader("Connection"));
+        }
+        if !h.contains_token("Connection", "upgrade") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Connection",
+                reason: "it does not hold the token Upgrade",
+            });
+        }
+        // RFC 6455 §4.2.1, item 6; §4.2.2: another version earns a 426 that
+        // lists ours (§4.4). It is checked before the key, whose form a
+        // client of another version may not share.
+        let versions: Vec<&[u8]> = h.tokens("Sec-WebSocket-Version").collect();
+        if versions != [VERSION.as_bytes()] {
+            let found = (h.count("Sec-WebSocket-Version") > 0).then(|| {
+                let all: Vec<&[u8]> = h.get_all("Sec-WebSocket-Version").collect();
+                escape(&all.join(&b", "[..]))
+            });
+            return Err(HandshakeError::UnsupportedVersion(found));
+        }
+        // RFC 6455 §4.2.1, item 5; §11.3.1: one key, base64 of 16 bytes.
+        let Some(key) = h.single("Sec-WebSocket-Key")? else {
+            return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key"));
+        };
+        if !is_valid_key(key) {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Sec-WebSocket-Key",
+                reason: "it is not the base64 encoding of 16 bytes",
+            });
+        }
+        // RFC 6455 §4.2.1, item 7; RFC 6454 §7: one Origin, ASCII.
+        h.single("Origin")?;
+        // RFC 6455 §4.1, item 10: subprotocols are tokens (1#token, §4.3).
+        h.check_ascii("Sec-WebSocket-Protocol")?;
+        if !h.tokens("Sec-WebSocket-Protocol").all(http::is_token) {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Sec-WebSocket-Protocol",
+                reason: "a subprotocol is not a token",
+            });
+        }
+        // RFC 6455 §9.1: the extension grammar is ASCII; its details are
+        // for the extension negotiation.
+        h.check_ascii("Sec-WebSocket-Extensions")?;
+        Ok(())
+    }
+
+    fn str(&self, range: &Range<usize>) -> &str {
+        // Method and target are ASCII: httparse accepts nothing else there.
+        std::str::from_utf8(&self.head[range.clone()]).unwrap_or_default()
+    }
+
+    /// The method: always `GET` for a request that passed the checks.
+    pub fn method(&self) -> &str {
+        self.str(&self.method)
+    }
+
+    /// The request target as sent: usually origin-form, `/chat?room=1`; an
+    /// absolute URI is allowed too (RFC 6455 §4.2.1, item 1).
+    pub fn target(&self) -> &str {
+        self.str(&self.target)
+    }
+
+    /// The target up to the first `?`.
+    pub fn path(&self) -> &str {
+        let target = self.target();
+        target.split_once('?').map_or(target, |(path, _)| path)
+    }
+
+    /// The target after the first `?`, if it has one.
+    pub fn query(&self) -> Option<&str> {
+        self.target().split_once('?').map(|(_, query)| query)
+    }
+
+    /// Every header field, in order.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The value of the first header field called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name)
+    }
+
+    /// The `Host` header: the authority the client asked for.
+    pub fn host(&self) -> &str {
+        self.headers.get_str("Host").unwrap_or_default()
+    }
+
+    /// The `Origin` header, sent by every browser (RFC 6455 §4.2.1, item 7;
+    /// §10.2). A server that serves browsers should check it and reject
+    /// origins it does not trust, with 403.
+    pub fn origin(&self) -> Option<&str> {
+        self.headers.get_str("Origin")
+    }
+
+    /// The `Sec-WebSocket-Key` the response answers.
+    pub fn key(&self) -> &str {
+        http::trim_str(
+            self.headers
+                .get_str("Sec-WebSocket-Key")
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The subprotocols offered, in the client's order of preference, from
+    /// every `Sec-WebSocket-Protocol` line (RFC 6455 §11.3.4).
+    pub fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
+        self.headers
+            .tokens("Sec-WebSocket-Protocol")
+            .map(|t| std::str::from_utf8(t).unwrap_or_default())
+    }
+
+    /// The raw value of every `Sec-WebSocket-Extensions` line, in order
+    /// (RFC 6455 §9.1; several lines make one list).
+    pub fn extensions(&self) -> impl Iterator<Item = &str> + '_ {
+        self.headers
+            .get_all("Sec-WebSocket-Extensions")
+            .map(|v| std::str::from_utf8(v).unwrap_or_default())
+    }
+}
+
+/// RFC 6455 §4.2.1, item 5: the key decodes (base64, RFC 4648 §4) to 16
+/// bytes. 16 bytes encode to exactly 24 characters, two of them padding.
+fn is_valid_key(key: &str) -> bool {
+    use base64::Engine as _;
+    let key = http::trim_str(key);
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .is_ok_and(|k| k.len() == 16)
+}
