@@ -15,6 +15,8 @@
 #   AUTOBAHN_CLIENT_BIN     client binary (default target/release/examples/autobahn_client)
 #   AUTOBAHN_TIMEOUT        seconds allowed for one role's test run (default 900)
 #   AUTOBAHN_DEBIAN_MIRROR  Debian mirror URL for bullseye (default: the machine's own)
+#   AUTOBAHN_WORK_DIR       install directory (default autobahn/work)
+#   AUTOBAHN_REPORTS_DIR    report directory (default autobahn/reports)
 #
 # wstest needs Python 2. It is installed once, privately, into autobahn/work
 # (PyPy 2.7 from Debian bullseye plus the suite from PyPI); see README.md.
@@ -23,8 +25,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-WORK="$HERE/work"
-REPORTS="$HERE/reports"
+WORK="${AUTOBAHN_WORK_DIR:-$HERE/work}"
+REPORTS="${AUTOBAHN_REPORTS_DIR:-$HERE/reports}"
 
 ROLE="${1:-both}"
 CASES="${2:-${AUTOBAHN_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*,11.*}}"
@@ -211,7 +213,11 @@ install() {
     fi
     log "installing wstest into $WORK"
     local start=$SECONDS
-    rm -rf "$WORK"
+    # Only what this script creates: WORK may be a directory given by the user.
+    local d
+    for d in .installed install.log pypy site boot wheels apt debs cache; do
+        rm -rf "${WORK:?}/$d"
+    done
     mkdir -p "$WORK"
     # Keep pip's downloads inside WORK: a fresh install really starts from nothing.
     export PIP_CACHE_DIR="$WORK/cache/pip"
@@ -223,11 +229,34 @@ install() {
     log "wstest installed in $((SECONDS - start)) s"
 }
 
+
 # ---------------------------------------------------------------------------
 # Helpers
 
+# "${WSTEST[@]}" ARGS...: wstest, through the wrapper that binds it to 127.0.0.1.
+WSTEST=(env "LD_LIBRARY_PATH=$PYPY_LIBS" "$PYPY" -u "$HERE/wstest_wrapper.py" "$SITE_DIR")
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_bg LOG CMD...: start CMD in the background (killed on exit); sets BG_PID.
+start_bg() {
+    local log_file="$1"
+    shift
+    "$@" >"$log_file" 2>&1 &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+# run_bounded LOG CMD...: run CMD for at most RUN_TIMEOUT seconds; sets RC.
+# It runs in the background so that a signal to this script is handled at once.
+run_bounded() {
+    local log_file="$1"
+    shift
+    start_bg "$log_file" timeout "$RUN_TIMEOUT" "$@"
+    RC=0
+    wait "$BG_PID" || RC=$?
 }
 
 # wait_listening PORT PID NAME: until 127.0.0.1:PORT accepts, PID must stay alive.
@@ -236,7 +265,7 @@ wait_listening() {
     while ! python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
         "$port" 2>/dev/null; do
         kill -0 "$pid" 2>/dev/null || die "$name exited before listening on 127.0.0.1:$port"
-        ((SECONDS < deadline)) || die "$name not listening on 127.0.0.1:$port after ${STARTUP_TIMEOUT} s"
+        ((SECONDS < deadline)) || die "$name not listening on 127.0.0.1:$port after $STARTUP_TIMEOUT s"
         sleep 0.2
     done
 }
@@ -246,90 +275,77 @@ json_list() {
     python3 -c 'import json, sys; print(json.dumps([c.strip() for c in sys.argv[1].split(",") if c.strip()]))' "$1"
 }
 
-# wstest prints "Ok, will run N test cases ..." when it starts.
-selected_cases() {
-    sed -n 's/.*will run \([0-9]\+\) test cases.*/\1/p' "$1" | head -n1
+# The case selection, shared by both specs.
+spec_cases() {
+    printf '"cases": %s,\n  "exclude-cases": %s,\n  "exclude-agent-cases": {},\n  "options": {"failByDrop": false}' \
+        "$(json_list "$CASES")" "$(json_list "$EXCLUDE_CASES")"
 }
 
-# Arguments for check.py: how many cases each role's report must hold.
-EXPECT_ARGS=()
-
-expect_cases() {
-    local role="$1" n
-    n="$(selected_cases "$2")"
-    [[ -n "$n" ]] || die "$role role: wstest did not say how many cases it selected (see $2)"
-    EXPECT_ARGS+=(--expect "$role=$n")
+# Sets N_CASES, how many cases the selection holds (wstest waits forever when none).
+count_cases() {
+    local spec="$REPORTS/cases.json"
+    printf '{\n  %s\n}\n' "$(spec_cases)" >"$spec"
+    N_CASES="$("${WSTEST[@]}" --count-cases "$spec")" || die "cannot count the cases of $spec"
+    ((N_CASES > 0)) || die "no case matches \"$CASES\"${EXCLUDE_CASES:+ minus \"$EXCLUDE_CASES\"}"
 }
 
 # ---------------------------------------------------------------------------
 # Server role: wstest's fuzzing client against autobahn_server.
 run_server_role() {
-    local out="$REPORTS/server" port pid spec log_file
+    local out="$REPORTS/server" port server_pid spec
     [[ -x "$SERVER_BIN" ]] || die "server binary not found: $SERVER_BIN"
     rm -rf "$out"
     mkdir -p "$out"
+
     port="$(free_port)"
-    log "server role: starting $SERVER_BIN on 127.0.0.1:$port"
-    "$SERVER_BIN" "127.0.0.1:$port" >"$out/server.log" 2>&1 &
-    pid=$!
-    BG_PIDS+=("$pid")
-    wait_listening "$port" "$pid" "autobahn_server"
+    log "server role: starting $SERVER_BIN 127.0.0.1:$port"
+    start_bg "$out/server.log" "$SERVER_BIN" "127.0.0.1:$port"
+    server_pid=$BG_PID
+    wait_listening "$port" "$server_pid" "autobahn_server"
 
     spec="$out/fuzzingclient.json"
-    cat >"$spec" <<EOF
+    cat >"$spec" <<SPEC
 {
   "outdir": "$out",
   "servers": [{"agent": "wsproto", "url": "ws://127.0.0.1:$port"}],
-  "cases": $(json_list "$CASES"),
-  "exclude-cases": $(json_list "$EXCLUDE_CASES"),
-  "exclude-agent-cases": {},
-  "options": {"failByDrop": false}
+  $(spec_cases)
 }
-EOF
-    log "server role: running wstest -m fuzzingclient (cases: $CASES; log: $out/wstest.log)"
-    local rc=0
-    timeout "$RUN_TIMEOUT" env LD_LIBRARY_PATH="$PYPY_LIBS" "$PYPY" -u "$HERE/wstest_wrapper.py" \
-        "$SITE_DIR" -m fuzzingclient -s "$spec" >"$out/wstest.log" 2>&1 || rc=$?
-    stop_pid "$pid"
-    ((rc != 124)) || die "server role: wstest did not finish within $RUN_TIMEOUT s"
-    ((rc == 0)) || { tail -n 30 "$out/wstest.log" >&2; die "server role: wstest failed (exit $rc)"; }
-    expect_cases server "$out/wstest.log"
-    log "server role: done"
+SPEC
+    log "server role: running wstest -m fuzzingclient, $N_CASES cases (log: $out/wstest.log)"
+    run_bounded "$out/wstest.log" "${WSTEST[@]}" -m fuzzingclient -s "$spec"
+    stop_pid "$server_pid"
+    ((RC != 124)) || die "server role: wstest did not finish within $RUN_TIMEOUT s"
+    ((RC == 0)) || { tail -n 30 "$out/wstest.log" >&2; die "server role: wstest failed (exit $RC)"; }
+    log "server role: done in $((SECONDS - ROLE_START)) s"
 }
 
 # Client role: autobahn_client against wstest's fuzzing server.
 run_client_role() {
-    local out="$REPORTS/client" port pid spec
+    local out="$REPORTS/client" port wstest_pid spec
     [[ -x "$CLIENT_BIN" ]] || die "client binary not found: $CLIENT_BIN"
     rm -rf "$out"
     mkdir -p "$out"
+
     port="$(free_port)"
     spec="$out/fuzzingserver.json"
-    cat >"$spec" <<EOF
+    cat >"$spec" <<SPEC
 {
   "url": "ws://127.0.0.1:$port",
   "outdir": "$out",
-  "cases": $(json_list "$CASES"),
-  "exclude-cases": $(json_list "$EXCLUDE_CASES"),
-  "exclude-agent-cases": {},
-  "options": {"failByDrop": false}
+  $(spec_cases)
 }
-EOF
+SPEC
     log "client role: starting wstest -m fuzzingserver on 127.0.0.1:$port (log: $out/wstest.log)"
-    env LD_LIBRARY_PATH="$PYPY_LIBS" "$PYPY" -u "$HERE/wstest_wrapper.py" \
-        "$SITE_DIR" -m fuzzingserver -s "$spec" --webport 0 >"$out/wstest.log" 2>&1 &
-    pid=$!
-    BG_PIDS+=("$pid")
-    wait_listening "$port" "$pid" "wstest fuzzingserver"
+    start_bg "$out/wstest.log" "${WSTEST[@]}" -m fuzzingserver -s "$spec" --webport 0
+    wstest_pid=$BG_PID
+    wait_listening "$port" "$wstest_pid" "wstest fuzzingserver"
 
-    log "client role: running $CLIENT_BIN ws://127.0.0.1:$port wsproto (cases: $CASES)"
-    local rc=0
-    timeout "$RUN_TIMEOUT" "$CLIENT_BIN" "ws://127.0.0.1:$port" wsproto >"$out/client.log" 2>&1 || rc=$?
-    stop_pid "$pid"
-    ((rc != 124)) || die "client role: autobahn_client did not finish within $RUN_TIMEOUT s"
-    ((rc == 0)) || { tail -n 30 "$out/client.log" >&2; die "client role: autobahn_client failed (exit $rc)"; }
-    expect_cases client "$out/wstest.log"
-    log "client role: done"
+    log "client role: running $CLIENT_BIN ws://127.0.0.1:$port wsproto, $N_CASES cases (log: $out/client.log)"
+    run_bounded "$out/client.log" "$CLIENT_BIN" "ws://127.0.0.1:$port" wsproto
+    stop_pid "$wstest_pid"
+    ((RC != 124)) || die "client role: autobahn_client did not finish within $RUN_TIMEOUT s"
+    ((RC == 0)) || { tail -n 30 "$out/client.log" >&2; die "client role: autobahn_client failed (exit $RC)"; }
+    log "client role: done in $((SECONDS - ROLE_START)) s"
 }
 
 # ---------------------------------------------------------------------------
@@ -348,19 +364,24 @@ main() {
     install
     [[ ${#roles[@]} -gt 0 ]] || return 0
 
+    mkdir -p "$REPORTS"
+    count_cases
+    log "cases: $CASES${EXCLUDE_CASES:+ minus $EXCLUDE_CASES}: $N_CASES selected"
+
     if [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
         log "building the examples (cargo build --release)"
         (cd "$ROOT" && cargo build --release --example autobahn_server --example autobahn_client)
     fi
 
-    local role check_roles=()
+    local role check_args=()
     for role in "${roles[@]}"; do
+        ROLE_START=$SECONDS
         "run_${role}_role"
-        check_roles+=(--role "$role")
+        check_args+=(--role "$role" --expect "$role=$N_CASES")
     done
 
     log "checking the reports"
-    python3 "$HERE/check.py" "$REPORTS" "${check_roles[@]}" "${EXPECT_ARGS[@]}"
+    python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}"
 }
 
 main

@@ -2,44 +2,98 @@
 //!
 //! ```text
 //! cargo run --example echo_server -- 127.0.0.1:9001
+//! cargo run --example echo_server -- 127.0.0.1:9001 --ping-interval 1 --pong-timeout 1 --close-timeout 1
 //! ```
 //!
 //! Every text and binary message is sent back unchanged. Try it with
 //! `cargo run --example client -- ws://127.0.0.1:9001`.
+//!
+//! Timers are off unless given, in seconds (fractions allowed):
+//! `--ping-interval` pings a peer that has sent nothing for that long,
+//! `--pong-timeout` fails the connection with 1011 if nothing comes back,
+//! `--close-timeout` stops waiting for the peer's close after that long.
 
 use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
 use std::thread;
+use std::time::Duration;
 
 use wsproto::blocking::{self, Error, Message};
+use wsproto::handshake::Accept;
+use wsproto::Config;
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
-    let listener = TcpListener::bind(&addr)?;
-    println!("listening on ws://{}", listener.local_addr()?);
+fn main() -> ExitCode {
+    let (addr, config) = match parse_args(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            eprintln!("usage: echo_server [ADDR] [--ping-interval SECS] [--pong-timeout SECS] [--close-timeout SECS]");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(&addr) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("echo_server: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local) => println!("listening on ws://{local}"),
+        Err(e) => eprintln!("echo_server: {e}"),
+    }
     for stream in listener.incoming() {
-        let stream = stream?;
+        let Ok(stream) = stream else { continue };
+        let config = config.clone();
         thread::spawn(move || {
             let peer = stream.peer_addr().ok();
-            if let Err(e) = serve(stream) {
-                eprintln!("{peer:?}: {e}");
+            match serve(stream, config) {
+                Ok(()) | Err(Error::Closed) => {}
+                Err(e) => eprintln!("{peer:?}: {e}"),
             }
         });
     }
-    Ok(())
+    ExitCode::SUCCESS
 }
 
-fn serve(stream: TcpStream) -> Result<(), Error> {
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config), String> {
+    let mut addr = "127.0.0.1:9001".to_owned();
+    let mut config = Config::default()
+        .close_timeout(None)
+        .handshake_timeout(None);
+    while let Some(arg) = args.next() {
+        let mut secs = |name: &str| -> Result<Duration, String> {
+            let value = args
+                .next()
+                .ok_or(format!("{name} needs a number of seconds"))?;
+            value
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or(format!("{name}: not a number of seconds: {value}"))
+        };
+        config = match arg.as_str() {
+            "--ping-interval" => config.ping_interval(Some(secs(&arg)?)),
+            "--pong-timeout" => config.pong_timeout(secs(&arg)?),
+            "--close-timeout" => config.close_timeout(Some(secs(&arg)?)),
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            _ => {
+                addr = arg;
+                config
+            }
+        };
+    }
+    Ok((addr, config))
+}
+
+fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
     stream.set_nodelay(true)?;
-    let mut ws = blocking::accept(stream)?;
+    let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?;
     loop {
-        match ws.read() {
-            Ok(Message::Text(text)) => ws.send_text(text)?,
-            Ok(Message::Binary(data)) => ws.send_binary(data)?,
-            Ok(_) => {}
-            Err(Error::Closed) => return Ok(()),
-            Err(e) => return Err(e),
+        match ws.read()? {
+            Message::Text(text) => ws.send_text(text)?,
+            Message::Binary(data) => ws.send_binary(data)?,
+            _ => {}
         }
     }
 }
