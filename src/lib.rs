@@ -60,3 +60,8 @@ pub use connection::{
 pub use error::{Error, ProtocolError};
 pub use frame::CloseCode;
 pub use utf8::Utf8Bytes;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
