@@ -168,6 +168,58 @@ impl HandshakeLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Config;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn server_handshake_times_out_on_the_callers_clock() {
+        let t0 = Instant::now();
+        let config = Config::default().handshake_timeout(Some(Duration::from_secs(5)));
+        let mut server = ServerHandshake::new(config);
+        assert_eq!(
+            server.poll_timeout(),
+            None,
+            "not started before the first call"
+        );
+        server.handle_timeout(t0);
+        assert_eq!(server.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+        server.handle_read(b"GET / HTTP/1.1\r\n");
+        server.handle_timeout(t0 + Duration::from_secs(4));
+        assert_eq!(
+            server.poll_request(),
+            Ok(None),
+            "called early: nothing fires"
+        );
+        server.handle_timeout(t0 + Duration::from_secs(5));
+        assert_eq!(server.poll_request(), Err(HandshakeError::Timeout));
+        assert_eq!(HandshakeError::Timeout.status(), Some(408));
+        assert_eq!(server.poll_timeout(), None);
+    }
+
+    #[test]
+    fn client_handshake_times_out_and_a_complete_one_stops_its_timer() {
+        let t0 = Instant::now();
+        let config = Config::default().handshake_timeout(Some(Duration::from_secs(1)));
+        let request = ClientRequest::from_url("ws://localhost/").unwrap();
+        let mut client = ClientHandshake::new(request.clone(), config.clone());
+        client.handle_timeout(t0);
+        client.handle_timeout(t0 + Duration::from_secs(1));
+        assert!(matches!(
+            client.poll_response(),
+            Err(HandshakeError::Timeout)
+        ));
+
+        let mut client = ClientHandshake::new(request, config.clone());
+        let mut server = ServerHandshake::new(config);
+        client.handle_timeout(t0);
+        server.handle_read(&client.poll_transmit().unwrap());
+        server.poll_request().unwrap().unwrap();
+        let (response, _) = server.accept(Accept::new()).unwrap();
+        client.handle_read(&response);
+        client.handle_timeout(t0 + Duration::from_secs(2));
+        assert!(client.poll_response().unwrap().is_some());
+        assert_eq!(client.poll_timeout(), None);
+    }
 
     #[test]
     fn accept_key_matches_rfc6455_section_1_3_example() {
