@@ -5,8 +5,8 @@
 #   autobahn/run.sh install      # only install wstest
 #
 # CASES is a comma-separated list of case patterns (e.g. "1.*,2.*" or "7.1.*").
-# It may also be given as AUTOBAHN_CASES; the default is "1.*" through "11.*".
-# Add "12.*,13.*" (permessage-deflate) to run those as well.
+# It may also be given as AUTOBAHN_CASES; the default is every case, "1.*" through "13.*".
+# 12.* and 13.* (permessage-deflate) run in batches of one case group each.
 #
 # Other environment variables:
 #   AUTOBAHN_EXCLUDE_CASES  comma-separated patterns to exclude (default: none)
@@ -29,7 +29,7 @@ WORK="${AUTOBAHN_WORK_DIR:-$HERE/work}"
 REPORTS="${AUTOBAHN_REPORTS_DIR:-$HERE/reports}"
 
 ROLE="${1:-both}"
-CASES="${2:-${AUTOBAHN_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*,11.*}}"
+CASES="${2:-${AUTOBAHN_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*,11.*,12.*,13.*}}"
 EXCLUDE_CASES="${AUTOBAHN_EXCLUDE_CASES:-}"
 RUN_TIMEOUT="${AUTOBAHN_TIMEOUT:-900}"
 STARTUP_TIMEOUT=60
@@ -364,24 +364,54 @@ main() {
     install
     [[ ${#roles[@]} -gt 0 ]] || return 0
 
-    mkdir -p "$REPORTS"
-    count_cases
-    log "cases: $CASES${EXCLUDE_CASES:+ minus $EXCLUDE_CASES}: $N_CASES selected"
-
     if [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
         log "building the examples (cargo build --release)"
         (cd "$ROOT" && cargo build --release --example autobahn_server --example autobahn_client)
     fi
 
-    local role check_args=()
-    for role in "${roles[@]}"; do
-        ROLE_START=$SECONDS
-        "run_${role}_role"
-        check_args+=(--role "$role" --expect "$role=$N_CASES")
+    # wstest under PyPy keeps the zlib state of every permessage-deflate case
+    # it ran (about 250 MB a case in 12.* and 13.*), so a long run is split
+    # into batches of at most one case group each, every batch a fresh wstest.
+    local batches=() batch i=0 failed=0 role
+    IFS=';' read -r -a batches <<<"$(batches_of "$CASES")"
+    local all_reports="$REPORTS"
+    for batch in "${batches[@]}"; do
+        i=$((i + 1))
+        CASES="$batch"
+        REPORTS="$all_reports"
+        ((${#batches[@]} == 1)) || REPORTS="$all_reports/batch-$i"
+        mkdir -p "$REPORTS"
+        count_cases
+        log "batch $i/${#batches[@]}: $CASES${EXCLUDE_CASES:+ minus $EXCLUDE_CASES}: $N_CASES cases"
+        local check_args=()
+        for role in "${roles[@]}"; do
+            ROLE_START=$SECONDS
+            "run_${role}_role"
+            check_args+=(--role "$role" --expect "$role=$N_CASES")
+        done
+        log "checking the reports of batch $i"
+        python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}" || failed=$((failed + 1))
     done
+    ((failed == 0)) || die "$failed of ${#batches[@]} batches had cases that are not OK (see above)"
+    log "all ${#batches[@]} batches passed"
+}
 
-    log "checking the reports"
-    python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}"
+# batches_of CASES: the selection split into batches, separated by ';'.
+# Patterns of 12.* and 13.* each become batches of one subgroup (12.1.*, ...);
+# everything else stays together in the first batch.
+batches_of() {
+    python3 - "$1" <<'PY'
+import sys
+rest, heavy = [], []
+for pattern in (p.strip() for p in sys.argv[1].split(",")):
+    if pattern in ("12.*", "13.*"):
+        groups = range(1, 6) if pattern == "12.*" else range(1, 8)
+        heavy += ["%s.%d.*" % (pattern[:-2], g) for g in groups]
+    elif pattern:
+        rest.append(pattern)
+batches = ([",".join(rest)] if rest else []) + heavy
+print(";".join(batches))
+PY
 }
 
 main

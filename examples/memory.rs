@@ -1,15 +1,27 @@
-//! Prints what an idle, established connection holds in the core, in bytes,
-//! as reported by `Connection::memory_usage` (the connection itself, its
-//! read buffer, any reassembly buffer, its send queue and entropy pool).
+//! Measures what connections hold, in bytes.
 //!
 //! ```text
 //! cargo run --release --example memory
 //! ```
+//!
+//! The first table is `Connection::memory_usage` for an idle, established
+//! connection (the connection itself, its read buffer, any reassembly
+//! buffer, its send queue, entropy pool and compression state). The second
+//! counts, with a counting global allocator, the heap a permessage-deflate
+//! compressor and decompressor take for each window size.
 
+use std::alloc::System;
+
+use cap::Cap;
+use wsproto::deflate::{Compressor, Decompressor};
+use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
 use wsproto::{Config, Connection, Event};
 
-/// Runs the handshake in memory and exchanges a few messages both ways.
+#[global_allocator]
+static HEAP: Cap<System> = Cap::new(System, usize::MAX);
+
+/// Runs the handshake in memory and echoes 100 messages.
 fn established(config: Config) -> (Connection, Connection) {
     let request = ClientRequest::from_url("ws://localhost/").expect("a valid URL");
     let mut client = ClientHandshake::new(request, config.clone());
@@ -28,7 +40,11 @@ fn established(config: Config) -> (Connection, Connection) {
         .expect("a valid response")
         .expect("a whole response");
     for i in 0..100 {
-        client.send_text(format!("message {i}")).expect("sent");
+        client
+            .send_text(format!(
+                "message {i}: some text that is long enough to be compressed"
+            ))
+            .expect("sent");
         pump(&mut client, &mut server);
         while let Some(event) = server.poll_event() {
             if let Event::Text(text) = event {
@@ -47,13 +63,62 @@ fn pump(from: &mut Connection, to: &mut Connection) {
     }
 }
 
+/// Heap bytes that `make` leaves allocated.
+fn heap_of<T>(make: impl FnOnce() -> T) -> (T, usize) {
+    let before = HEAP.allocated();
+    let value = make();
+    (value, HEAP.allocated() - before)
+}
+
 fn main() {
-    println!("| connection | client | server |");
+    println!("| idle connection, after 100 echoed messages | client | server |");
     println!("|---|---|---|");
-    let (client, server) = established(Config::default());
+    let plain = Config::default().deflate(DeflateConfig::default().enabled(false));
+    let (client, server) = established(plain);
     println!(
-        "| idle, after 100 echoed messages | {} B | {} B |",
+        "| no compression | {} B | {} B |",
         client.memory_usage(),
         server.memory_usage()
     );
+    for (label, deflate) in [
+        (
+            "permessage-deflate, 15-bit windows",
+            DeflateConfig::default(),
+        ),
+        (
+            "permessage-deflate, 9-bit windows",
+            DeflateConfig::default()
+                .server_max_window_bits(9)
+                .client_max_window_bits(9),
+        ),
+    ] {
+        let ((client, server), heap) = heap_of(|| established(Config::default().deflate(deflate)));
+        println!(
+            "| {label} | {} B | {} B |",
+            client.memory_usage(),
+            server.memory_usage()
+        );
+        drop((client, server, heap));
+    }
+
+    println!();
+    println!("| window bits | compressor | decompressor | both, per connection |");
+    println!("|---|---|---|---|");
+    for bits in 9..=15u8 {
+        let params = NegotiatedDeflate {
+            compress_window_bits: bits,
+            compress_no_context_takeover: false,
+            decompress_window_bits: bits,
+            decompress_no_context_takeover: false,
+        };
+        let (compressor, deflate) = heap_of(|| Compressor::new(&params, 6));
+        let (decompressor, inflate) = heap_of(|| Decompressor::new(&params));
+        println!(
+            "| {bits} | {:.1} KiB | {:.1} KiB | {:.1} KiB |",
+            deflate as f64 / 1024.0,
+            inflate as f64 / 1024.0,
+            (deflate + inflate) as f64 / 1024.0
+        );
+        drop((compressor, decompressor));
+    }
 }

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::extensions::DeflateConfig;
+
 /// Limits and behaviour of a [`Connection`](crate::Connection).
 ///
 /// ```
@@ -26,6 +28,7 @@ pub struct Config {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) close_timeout: Option<Duration>,
     pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) deflate: DeflateConfig,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
             handshake_timeout: Some(Duration::from_secs(10)),
+            deflate: DeflateConfig::default(),
         }
     }
 }
@@ -170,6 +174,21 @@ impl Config {
     /// The opening handshake's time limit.
     pub fn get_handshake_timeout(&self) -> Option<Duration> {
         self.handshake_timeout
+    }
+
+    /// permessage-deflate (RFC 7692): whether the handshakes offer and
+    /// accept it, with what parameters, and which messages are compressed.
+    /// Default: on with the `deflate` feature, 15-bit windows, context
+    /// takeover, messages of 32 bytes and more compressed; see
+    /// [`DeflateConfig`] for each setting and the memory it costs.
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// The permessage-deflate settings.
+    pub fn get_deflate(&self) -> &DeflateConfig {
+        &self.deflate
     }
 
     /// The frame size limit.

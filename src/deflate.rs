@@ -36,6 +36,17 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 
 use crate::extensions::NegotiatedDeflate;
 
+/// The heap one connection's [`Compressor`] and [`Decompressor`] take
+/// together for these parameters, as measured (see the module doc and
+/// `cargo run --release --example memory`).
+pub fn state_memory(negotiated: &NegotiatedDeflate) -> usize {
+    // Measured with a counting allocator, zlib-rs via flate2, level 6.
+    const COMPRESSOR_KIB: [usize; 7] = [245, 247, 253, 259, 283, 307, 371];
+    const DECOMPRESSOR_KIB: usize = 46;
+    let bits = usize::from(negotiated.compress_window_bits.clamp(MIN_WINDOW_BITS, 15));
+    (COMPRESSOR_KIB[bits - 9] + DECOMPRESSOR_KIB) * 1024
+}
+
 /// The four octets a sync flush ends with, removed by the sender and put
 /// back by the receiver (RFC 7692 §7.2.1, §7.2.2).
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -122,6 +133,14 @@ impl Compressor {
     /// With no context takeover, the stream is reset after the message, so
     /// each message is compressed from an empty window.
     pub fn compress(&mut self, message: &[u8], out: &mut Vec<u8>) {
+        if message.is_empty() {
+            // RFC 7692 §7.2.3.6: an empty message is the single byte 0x00 (an
+            // empty stored block without its tail). zlib's sync flush writes
+            // nothing at all when no input came since the last one, so this
+            // case does not go through it; the window is unchanged either way.
+            out.push(0x00);
+            return;
+        }
         let start = out.len();
         let mut input = message;
         loop {
@@ -250,17 +269,15 @@ impl Decompressor {
         limit: usize,
     ) -> Result<usize, InflateError> {
         let start = out.len();
-        let result = self
-            .inflate_all(compressed, start, out, limit)
-            .and_then(|()| {
-                // An empty payload, or a stream that just ended on a BFINAL block,
-                // is already at a block boundary: the tail would only start a
-                // stored block header that nothing completes.
-                if is_last && self.pending {
-                    self.inflate_all(&TAIL, start, out, limit)?;
-                }
-                Ok(())
-            });
+        let result = self.inflate_all(compressed, out, limit).and_then(|()| {
+            // An empty payload, or a stream that just ended on a BFINAL block,
+            // is already at a block boundary: the tail would only start a
+            // stored block header that nothing completes.
+            if is_last && self.pending {
+                self.inflate_all(&TAIL, out, limit)?;
+            }
+            Ok(())
+        });
         if let Err(e) = result {
             self.reset();
             return Err(e);
@@ -284,13 +301,12 @@ impl Decompressor {
         self.pending = false;
     }
 
-    /// Feeds all of `input`, growing `out` within the limit. `call_start` is
-    /// where this call's output began in `out` (for the dictionary after a
-    /// BFINAL block).
+    /// Feeds all of `input`, growing `out` within the limit. After a BFINAL
+    /// block, what `out` holds is the history the next stream may refer to.
     fn inflate_all(
         &mut self,
         mut input: &[u8],
-        call_start: usize,
+
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
@@ -346,7 +362,11 @@ impl Decompressor {
                 // into this one: restart, with our recent output as history.
                 self.inflate.reset(false);
                 self.pending = false;
-                let history = &out[call_start..];
+                // The whole of `out` (the message so far, when the caller
+                // keeps it there), not only this call's output: a message fed
+                // in pieces refers back across them.
+
+                let history = &out[..];
                 let window = 1usize << self.window_bits;
                 let history = &history[history.len().saturating_sub(window)..];
                 if !history.is_empty() {
@@ -379,9 +399,58 @@ impl Decompressor {
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
+
+    fn takeover_15() -> NegotiatedDeflate {
+        NegotiatedDeflate {
+            compress_window_bits: 15,
+            compress_no_context_takeover: false,
+            decompress_window_bits: 15,
+            decompress_no_context_takeover: false,
+        }
+    }
+
+    // Found by fuzzing (fuzz/README.md, bug 2): zlib writes nothing for a
+    // sync flush with no new input, so there was no tail to strip.
+    #[test]
+    fn empty_message_after_another_compresses_to_a_single_zero_byte() {
+        let mut c = Compressor::new(&takeover_15(), 6);
+        let mut out = Vec::new();
+        c.compress(b"x", &mut out);
+        out.clear();
+        c.compress(b"", &mut out);
+        assert_eq!(out, [0x00]);
+        c.compress(b"", &mut out);
+        assert_eq!(out, [0x00, 0x00]);
+        let mut d = Decompressor::new(&takeover_15());
+        let mut message = Vec::new();
+        d.decompress(&[0x00], true, &mut message, 100).unwrap();
+        assert!(message.is_empty());
+    }
+
+    // Found by fuzzing (fuzz/README.md, bug 1): after a BFINAL block, a
+    // message fed in pieces lost the history of the earlier pieces.
+    #[test]
+    fn bfinal_block_split_across_calls_keeps_the_message_history() {
+        for split in 1..7 {
+            let payload = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+            let mut d = Decompressor::new(&takeover_15());
+            let mut message = Vec::new();
+            d.decompress(&payload[..split], false, &mut message, 100)
+                .unwrap();
+            d.decompress(&payload[split..], true, &mut message, 100)
+                .unwrap();
+            assert_eq!(message, b"Hello", "split at {split}");
+            let mut next = Vec::new();
+            d.decompress(&[0xf2, 0x00, 0x11, 0x00, 0x00], true, &mut next, 100)
+                .unwrap();
+            assert_eq!(
+                next, b"Hello",
+                "split at {split}: the next message refers back"
+            );
+        }
+    }
+    use proptest::prelude::*;
 
     fn params(bits: u8, no_context_takeover: bool) -> NegotiatedDeflate {
         NegotiatedDeflate {

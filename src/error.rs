@@ -68,6 +68,9 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
+    /// A compressed message is not a valid DEFLATE stream (RFC 7692 §7.2.2).
+    #[error("compressed message is not valid DEFLATE data (RFC 7692 §7.2.2)")]
+    InvalidCompressedData,
     /// The transport closed before the peer's close frame arrived
     /// (RFC 6455 §7.1.5: the close code is then 1006, never sent).
     #[error("the transport closed without a close frame (RFC 6455 §7.1.5)")]
@@ -90,7 +93,9 @@ impl ProtocolError {
     /// The close code this error earns; the one place errors map to the wire.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCloseReason | Self::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             Self::UnexpectedEof | Self::CloseTimeout => CloseCode::ABNORMAL,
             Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,

@@ -144,7 +144,9 @@ fn client_and_server_agree_on_no_subprotocol() {
     let request = ClientRequest::new("example.com", "/").unwrap();
     let (response, _, _) = connect(request, Accept::new());
     assert_eq!(response.subprotocol(), None);
-    assert_eq!(response.extensions(), None);
+    // permessage-deflate is offered and accepted by default with its feature.
+    let expected = cfg!(feature = "deflate").then_some("permessage-deflate");
+    assert_eq!(response.extensions(), expected);
 }
 
 #[test]

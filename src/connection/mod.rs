@@ -1,5 +1,6 @@
 //! The WebSocket state machine after the opening handshake (RFC 6455 §5–§7).
 
+mod compression;
 mod recv;
 mod send;
 mod timers;
@@ -138,6 +139,8 @@ pub struct Connection {
     pending_event: Option<Event>,
     /// Payloads of pings whose automatic pongs are not yet handed out.
     pending_pongs: std::collections::VecDeque<Bytes>,
+    /// permessage-deflate, when negotiated.
+    compression: Option<Box<compression::Compression>>,
 }
 
 impl Connection {
@@ -169,6 +172,7 @@ impl Connection {
             close_timed_out: false,
             pending_event: None,
             pending_pongs: std::collections::VecDeque::new(),
+            compression: None,
         }
     }
 
@@ -210,6 +214,26 @@ impl Connection {
             + self.pending_pongs.capacity() * std::mem::size_of::<Bytes>()
             + self.pending_pongs.iter().map(Bytes::len).sum::<usize>()
             + self.entropy.memory_usage()
+            + self.compression.as_ref().map_or(0, |c| c.memory_usage())
+    }
+
+    /// Turns permessage-deflate on with the parameters a negotiation agreed
+    /// (RFC 7692 §7). The handshakes do this themselves; call it for a
+    /// connection set up without one (an RFC 8441 stream, say). Do it before
+    /// any message crosses.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(
+        &mut self,
+        negotiated: crate::extensions::NegotiatedDeflate,
+        config: &crate::extensions::DeflateConfig,
+    ) {
+        self.compression = Some(Box::new(compression::Compression::new(negotiated, config)));
+    }
+
+    /// The permessage-deflate parameters in use, if the extension was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&crate::extensions::NegotiatedDeflate> {
+        self.compression.as_ref().map(|c| &c.negotiated)
     }
 
     /// Received bytes not yet turned into events.

@@ -30,6 +30,8 @@ pub(super) struct InFrame {
     /// Text bytes go through the streaming validator; otherwise the whole
     /// payload is validated once when it is complete.
     validate_as_it_arrives: bool,
+    /// The payload is compressed (RFC 7692): it is inflated as it arrives.
+    compressed: bool,
 }
 
 /// The data message being received.
@@ -42,6 +44,10 @@ pub(super) struct InMessage {
     parts: Option<BytesMut>,
     /// In streaming mode, whether a piece of this message was handed out.
     chunk_sent: bool,
+    /// RSV1 was set on the first frame: the message is compressed (RFC 7692 §6).
+    compressed: bool,
+    /// A compressed message's inflated bytes so far.
+    inflated: Vec<u8>,
 }
 
 /// A read buffer emptied with more capacity than this is released, so an
@@ -207,8 +213,13 @@ impl Connection {
             _ => {}
         }
         // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that
-        // defines meanings for non-zero values."
-        for (bit, set) in [(1, header.rsv1), (2, header.rsv2), (3, header.rsv3)] {
+        // defines meanings for non-zero values." RFC 7692 §6: permessage-deflate
+        // gives RSV1 a meaning on the first frame of a data message only
+        // (§6.1: not on continuation frames, §6: not on control frames).
+        let rsv1_allowed =
+            self.compression.is_some() && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        let rsv1 = header.rsv1 && !rsv1_allowed;
+        for (bit, set) in [(1, rsv1), (2, header.rsv2), (3, header.rsv3)] {
             if set {
                 return Err(ProtocolError::ReservedBit(bit));
             }
@@ -228,9 +239,13 @@ impl Connection {
                 limit: self.config.max_frame_size,
             });
         }
+        // A compressed message's limit counts inflated bytes; the inflater
+        // enforces it. Its compressed frames are inflated as they arrive.
+        let compressed = !header.opcode.is_control()
+            && (header.rsv1 || self.message.as_ref().is_some_and(|m| m.compressed));
         if let Some(budget) = self.config.memory_budget {
             // Without streaming the whole payload will be buffered.
-            let buffered = if self.config.streaming {
+            let buffered = if self.config.streaming || compressed {
                 0
             } else {
                 header.payload_len
@@ -239,7 +254,7 @@ impl Connection {
                 return Err(ProtocolError::MemoryBudgetExceeded { budget });
             }
         }
-        if !header.opcode.is_control() {
+        if !header.opcode.is_control() && !compressed {
             let size = self.message.as_ref().map_or(0, |m| m.size) + header.payload_len;
             if size > self.config.max_message_size as u64 {
                 return Err(ProtocolError::MessageTooLarge {
@@ -264,6 +279,8 @@ impl Connection {
                 size: 0,
                 parts: None,
                 chunk_sent: false,
+                compressed: header.rsv1,
+                inflated: Vec::new(),
             });
         }
         if !header.opcode.is_control() {
@@ -275,8 +292,12 @@ impl Connection {
         // A single-frame text message that is already whole is validated
         // once, when it is wrapped; anything else as it arrives.
         let whole_now = self.read_buf.len() as u64 >= header.payload_len;
-        let validate_as_it_arrives =
-            self.config.streaming || !(header.fin && header.opcode == OpCode::Text && whole_now);
+        let compressed =
+            !header.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed);
+        // Compressed text is validated as it is inflated.
+        let validate_as_it_arrives = !compressed
+            && (self.config.streaming
+                || !(header.fin && header.opcode == OpCode::Text && whole_now));
         self.frame = Some(InFrame {
             opcode: header.opcode,
             fin: header.fin,
@@ -285,6 +306,7 @@ impl Connection {
             processed: 0,
             consumed: 0,
             validate_as_it_arrives,
+            compressed,
         });
     }
 
@@ -311,6 +333,9 @@ impl Connection {
             frame.processed = available;
         }
         let complete = available as u64 == frame.remaining;
+        if frame.compressed {
+            return self.step_inflate(available, complete, text);
+        }
         if self.config.streaming && !frame.opcode.is_control() {
             return self.step_chunk(available, complete, text);
         }
@@ -372,12 +397,79 @@ impl Connection {
         })
     }
 
+    /// A compressed message (RFC 7692 §7.2.2): inflates what arrived of the
+    /// frame, validates inflated text, and hands the message out when it
+    /// ends (or, streaming, what was inflated so far).
+    fn step_inflate(&mut self, available: usize, complete: bool, text: bool) -> Step {
+        let frame = self.frame.as_mut().expect("called with a frame");
+        let last = complete && frame.fin;
+        if available == 0 && !complete {
+            return Step::NeedMore;
+        }
+        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
+        else {
+            unreachable!("a compressed frame belongs to a compressed message");
+        };
+        let before = message.inflated.len();
+        let inflated = compression.decompress(
+            &self.read_buf[..available],
+            last,
+            &mut message.inflated,
+            self.config.max_message_size,
+        );
+        self.read_buf.advance(available);
+        frame.remaining -= available as u64;
+        frame.consumed += available as u64;
+        frame.processed = 0;
+        if complete {
+            self.frame = None;
+        }
+        if let Err(e) = inflated {
+            return Step::Event(self.fail(e));
+        }
+        if text {
+            let fresh = &message.inflated[before..];
+            if self.validator.feed(fresh).is_err() || (last && self.validator.finish().is_err()) {
+                return Step::Event(self.fail(ProtocolError::InvalidUtf8));
+            }
+        }
+        let kind = message.kind;
+        if self.config.streaming {
+            if message.inflated.is_empty() && !last {
+                return Step::Continue;
+            }
+            let data = Bytes::from(std::mem::take(&mut message.inflated));
+            let first = !message.chunk_sent;
+            message.chunk_sent = true;
+            if last {
+                self.message = None;
+            }
+            return Step::Event(Event::Chunk {
+                kind,
+                data,
+                first,
+                last,
+            });
+        }
+        if !last {
+            return Step::Continue;
+        }
+        let data = Bytes::from(std::mem::take(&mut message.inflated));
+        self.message = None;
+        match kind {
+            MessageKind::Binary => Step::Event(Event::Binary(data)),
+            MessageKind::Text => match Utf8Bytes::try_from_bytes(data) {
+                Ok(text) => Step::Event(Event::Text(text)),
+                Err(_) => Step::Event(self.fail(ProtocolError::InvalidUtf8)),
+            },
+        }
+    }
+
     /// Bytes held by the message being reassembled.
     pub(super) fn message_buffer_capacity(&self) -> usize {
-        self.message
-            .as_ref()
-            .and_then(|m| m.parts.as_ref())
-            .map_or(0, BytesMut::capacity)
+        self.message.as_ref().map_or(0, |m| {
+            m.parts.as_ref().map_or(0, BytesMut::capacity) + m.inflated.capacity()
+        })
     }
 
     fn on_data(&mut self, payload: Bytes, fin: bool, validated: bool) -> Step {

@@ -177,7 +177,27 @@ impl Connection {
         self.send_message(MessageKind::Binary, data.into())
     }
 
+    /// Sends a whole message without compressing it, even where
+    /// permessage-deflate was negotiated (RFC 7692 §6: compression is chosen
+    /// per message). Useful for data that is already compressed.
+    pub fn send_uncompressed<'a>(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Payload<'a>>,
+    ) -> Result<(), Error> {
+        self.send_message_with(kind, data.into(), false)
+    }
+
     fn send_message(&mut self, kind: MessageKind, payload: Payload<'_>) -> Result<(), Error> {
+        self.send_message_with(kind, payload, true)
+    }
+
+    fn send_message_with(
+        &mut self,
+        kind: MessageKind,
+        payload: Payload<'_>,
+        compress: bool,
+    ) -> Result<(), Error> {
         self.check_can_send()?;
         self.check_room(payload.as_slice().len())?;
         if self.sending.is_some() {
@@ -185,7 +205,26 @@ impl Connection {
                 "a fragmented message is being sent; finish it with send_fragment first",
             ));
         }
-        self.queue_frame(true, opcode_for(kind), payload);
+        let opcode = opcode_for(kind);
+        // RFC 7692 §7.2.1: the whole message is compressed, RSV1 on its (only) frame.
+        let compressed = match self.compression.as_mut() {
+            Some(c) if compress && c.wants(payload.as_slice().len()) => {
+                Some(c.compress(payload.as_slice()))
+            }
+            _ => None,
+        };
+        match compressed {
+            None => self.queue_frame(true, opcode, payload),
+            Some(out) if self.role == Role::Server && out.len() >= ZERO_COPY_MIN => {
+                self.queue_frame_rsv1(true, true, opcode, Payload::Shared(Bytes::from(out)));
+            }
+            Some(out) => {
+                self.queue_frame_rsv1(true, true, opcode, Payload::Borrowed(&out));
+                if let Some(c) = self.compression.as_mut() {
+                    c.restore(out);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -264,7 +303,7 @@ impl Connection {
             // Pongs go out at the next frame boundary, ahead of queued data.
             let mut out = BytesMut::new();
             while let Some(payload) = self.pending_pongs.pop_front() {
-                self.encode_frame(&mut out, true, OpCode::Pong, &payload);
+                self.encode_frame(&mut out, true, false, OpCode::Pong, &payload);
             }
             return Some(out.freeze());
         }
@@ -315,6 +354,11 @@ impl Connection {
     /// role (RFC 6455 §5.3), and without copying a large shared payload in
     /// the server role.
     pub(super) fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: Payload<'_>) {
+        self.queue_frame_rsv1(fin, false, opcode, payload);
+    }
+
+    /// [`queue_frame`](Self::queue_frame), with RSV1 (a compressed message, RFC 7692 §6).
+    fn queue_frame_rsv1(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: Payload<'_>) {
         if !opcode.is_control() {
             self.data_activity = true;
         }
@@ -322,7 +366,8 @@ impl Connection {
             Payload::Shared(shared)
                 if self.role == Role::Server && shared.len() >= ZERO_COPY_MIN =>
             {
-                let header = FrameHeader::new(fin, opcode, shared.len() as u64);
+                let mut header = FrameHeader::new(fin, opcode, shared.len() as u64);
+                header.rsv1 = rsv1;
                 let mut raw = [0u8; MAX_HEADER_LEN];
                 let header_len = header.encode(&mut raw);
                 self.send.tail.put_slice(&raw[..header_len]);
@@ -330,15 +375,23 @@ impl Connection {
             }
             payload => {
                 let mut tail = std::mem::take(&mut self.send.tail);
-                self.encode_frame(&mut tail, fin, opcode, payload.as_slice());
+                self.encode_frame(&mut tail, fin, rsv1, opcode, payload.as_slice());
                 self.send.tail = tail;
             }
         }
     }
 
     /// Appends one frame to `out`, masked with a fresh key in the client role.
-    fn encode_frame(&mut self, out: &mut BytesMut, fin: bool, opcode: OpCode, data: &[u8]) {
+    fn encode_frame(
+        &mut self,
+        out: &mut BytesMut,
+        fin: bool,
+        rsv1: bool,
+        opcode: OpCode,
+        data: &[u8],
+    ) {
         let mut header = FrameHeader::new(fin, opcode, data.len() as u64);
+        header.rsv1 = rsv1;
         if self.role == Role::Client {
             header.mask = Some(self.entropy.mask_key());
         }

@@ -81,6 +81,11 @@ pub enum HandshakeError {
     /// offered none (RFC 6455 §4.1, item 5 of the response checks).
     #[error("Sec-WebSocket-Extensions header in the response, but no extension was offered (RFC 6455 §4.1)")]
     UnofferedExtensions,
+    /// The `Sec-WebSocket-Extensions` header breaks the extension grammar
+    /// (RFC 6455 §9.1), or a server's permessage-deflate answer does not
+    /// match what was offered (RFC 7692 §7.1); the error names the parameter.
+    #[error("invalid Sec-WebSocket-Extensions header: {0}")]
+    Extension(#[from] crate::extensions::NegotiationError),
 }
 
 impl HandshakeError {
@@ -113,6 +118,7 @@ impl HandshakeError {
             | Self::AcceptMismatch
             | Self::UnofferedSubprotocol(_)
             | Self::UnofferedExtensions => None,
+            Self::Extension(_) => Some(400),
         }
     }
 }

@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::connection::{Connection, Role};
 use crate::entropy::{Entropy, OsEntropy};
+use crate::extensions::NegotiatedDeflate;
 use crate::handshake::error::HandshakeError;
 use crate::handshake::http::{self, escape, HeadReader, Headers};
 use crate::handshake::{accept_key, HandshakeLimits};
@@ -46,6 +47,8 @@ pub struct ClientHandshake {
     key: String,
     subprotocols: Vec<String>,
     offered_extensions: bool,
+    /// permessage-deflate was offered from the configuration.
+    offered_deflate: bool,
     /// The request, until it is polled.
     transmit: Option<Bytes>,
     reader: HeadReader,
@@ -87,7 +90,20 @@ impl ClientHandshake {
         let mut nonce = [0u8; 16];
         entropy.fill(&mut nonce);
         let key = BASE64.encode(nonce);
+        // RFC 7692 §5: offer permessage-deflate, unless the caller wrote its
+        // own extension offers.
+        let deflate = config.get_deflate();
+        let offered_deflate =
+            cfg!(feature = "deflate") && deflate.get_enabled() && request.extensions().is_empty();
+        let request = match offered_deflate {
+            true => request
+                .clone()
+                .extension(&deflate.offer_header())
+                .unwrap_or(request),
+            false => request,
+        };
         Self {
+            offered_deflate,
             limits: HandshakeLimits::default(),
             transmit: Some(request.encode(&key)),
             key,
@@ -209,6 +225,11 @@ impl ClientHandshake {
             return Ok(None);
         };
         let mut conn = Connection::with_entropy(Role::Client, config, entropy);
+        #[cfg(feature = "deflate")]
+        if let Some(negotiated) = response.deflate {
+            let config = conn.config().get_deflate().clone();
+            conn.enable_deflate(negotiated, &config);
+        }
         if !leftover.is_empty() {
             conn.handle_read(&leftover);
         }
@@ -233,6 +254,7 @@ impl ClientHandshake {
         let reason = http::str_range(&head, res.reason.unwrap_or_default());
         let headers = Headers::from_parsed(&head, res.headers);
         let mut response = Response {
+            deflate: None,
             head,
             status,
             reason,
@@ -259,12 +281,12 @@ impl ClientHandshake {
         if version == 0 {
             return Err(HandshakeError::HttpVersion);
         }
-        self.check(&response)?;
+        response.deflate = self.check(&response)?;
         Ok(response)
     }
 
     /// The checks of RFC 6455 §4.1 on a 101 response.
-    fn check(&self, response: &Response) -> Result<(), HandshakeError> {
+    fn check(&self, response: &Response) -> Result<Option<NegotiatedDeflate>, HandshakeError> {
         let h = &response.headers;
         // Check 2: Upgrade is "websocket", any case.
         if h.count("Upgrade") == 0 {
@@ -311,7 +333,17 @@ impl ClientHandshake {
                 )));
             }
         }
-        Ok(())
+        // RFC 7692 §7.1: the server's permessage-deflate answer must fit the offer.
+        match &self.parts {
+            Some((config, _)) if self.offered_deflate => {
+                let answers: Vec<&str> = h
+                    .get_all("Sec-WebSocket-Extensions")
+                    .filter_map(|v| std::str::from_utf8(v).ok())
+                    .collect();
+                Ok(config.get_deflate().accept_response(&answers)?)
+            }
+            _ => Ok(None),
+        }
     }
 }
 
@@ -322,6 +354,8 @@ impl ClientHandshake {
 /// [`HandshakeError::UnexpectedStatus`], with the beginning of its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The agreed permessage-deflate parameters, when it was offered and accepted.
+    deflate: Option<NegotiatedDeflate>,
     head: Bytes,
     status: u16,
     reason: Range<usize>,
@@ -358,6 +392,12 @@ impl Response {
             .map(http::trim_str)
     }
 
+    /// The permessage-deflate parameters agreed, when the client offered it
+    /// (from [`Config::deflate`]) and the server accepted (RFC 7692 §7.1).
+    pub fn deflate(&self) -> Option<&NegotiatedDeflate> {
+        self.deflate.as_ref()
+    }
+
     /// The server's `Sec-WebSocket-Extensions` answer as sent (the
     /// _Extensions In Use_, RFC 6455 §4.1), if any.
     pub fn extensions(&self) -> Option<&str> {
@@ -379,10 +419,13 @@ impl Response {
 mod tests {
     use super::*;
     use crate::entropy::SeededEntropy;
+    use crate::extensions::DeflateConfig;
     use crate::Event;
 
+    /// A client handshake that offers no extension unless the request does.
     fn handshake(request: ClientRequest) -> ClientHandshake {
-        ClientHandshake::with_entropy(request, Config::default(), Box::new(SeededEntropy::new(7)))
+        let config = Config::default().deflate(DeflateConfig::default().enabled(false));
+        ClientHandshake::with_entropy(request, config, Box::new(SeededEntropy::new(7)))
     }
 
     /// A valid 101 for `client`, with `extra` header lines.

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::connection::{Connection, Role};
 use crate::entropy::{Entropy, OsEntropy};
+use crate::extensions::NegotiatedDeflate;
 use crate::handshake::error::{BuildError, HandshakeError};
 use crate::handshake::http::{self, escape, write_header, HeadReader};
 use crate::handshake::{accept_key, HandshakeLimits, VERSION};
@@ -73,6 +74,9 @@ pub struct ServerHandshake {
     reader: HeadReader,
     state: State,
     timer: super::HandshakeTimer,
+    /// The permessage-deflate parameters agreed from the client's offers,
+    /// and the answer to send.
+    deflate: Option<(NegotiatedDeflate, String)>,
 }
 
 #[derive(Debug)]
@@ -99,6 +103,7 @@ impl ServerHandshake {
     pub fn with_entropy(config: Config, entropy: Box<dyn Entropy>) -> Self {
         Self {
             timer: super::HandshakeTimer::new(config.get_handshake_timeout()),
+            deflate: None,
             config,
             limits: HandshakeLimits::default(),
             entropy,
@@ -136,7 +141,11 @@ impl ServerHandshake {
                 Ok(None) => {}
                 Ok(Some(end)) => {
                     let (head, leftover) = self.reader.take(end);
-                    let request = Request::parse(head, self.limits.get_max_headers());
+                    let request =
+                        Request::parse(head, self.limits.get_max_headers()).and_then(|request| {
+                            self.deflate = negotiate_deflate(&self.config, &request)?;
+                            Ok(request)
+                        });
                     self.state = State::Read { request, leftover };
                 }
                 Err(e) => {
@@ -226,8 +235,12 @@ impl ServerHandshake {
         if let Some(p) = &accept.subprotocol {
             write_header(&mut out, "Sec-WebSocket-Protocol", p.as_bytes());
         }
-        if let Some(e) = &accept.extensions {
-            write_header(&mut out, "Sec-WebSocket-Extensions", e.as_bytes());
+        // An explicit answer replaces the automatic permessage-deflate one.
+        match (&accept.extensions, &self.deflate) {
+            (Some(e), _) | (None, Some((_, e))) => {
+                write_header(&mut out, "Sec-WebSocket-Extensions", e.as_bytes());
+            }
+            (None, None) => {}
         }
         for (name, value) in &accept.headers {
             write_header(&mut out, name, value.as_bytes());
@@ -235,6 +248,11 @@ impl ServerHandshake {
         out.extend_from_slice(b"\r\n");
 
         let mut conn = Connection::with_entropy(Role::Server, self.config, self.entropy);
+        #[cfg(feature = "deflate")]
+        if let (Some((negotiated, _)), None) = (&self.deflate, &accept.extensions) {
+            let config = conn.config().get_deflate().clone();
+            conn.enable_deflate(*negotiated, &config);
+        }
         if !leftover.is_empty() {
             conn.handle_read(&leftover);
         }
@@ -307,6 +325,24 @@ fn rejection(status: u16, headers: &[(&str, &str)], connection: &str, body: &[u8
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     Bytes::from(out)
+}
+
+/// RFC 7692 §5, §7.1: the first permessage-deflate offer this server can
+/// honour, if the configuration enables it. A header that breaks the
+/// extension grammar fails the handshake (RFC 6455 §9.1).
+fn negotiate_deflate(
+    config: &Config,
+    request: &Request,
+) -> Result<Option<(NegotiatedDeflate, String)>, HandshakeError> {
+    let deflate = config.get_deflate();
+    if !cfg!(feature = "deflate") || !deflate.get_enabled() {
+        return Ok(None);
+    }
+    let offers: Vec<&str> = request.extensions().collect();
+    if offers.is_empty() {
+        return Ok(None);
+    }
+    Ok(deflate.negotiate(&offers)?)
 }
 
 /// How a server accepts a request: the subprotocol it chose, its answer to

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Prints the last `cargo bench` run's medians as a Markdown table per group.
+
+    python3 benches/results.py [benches/target/criterion]
+
+Reads criterion's `new/estimates.json` (median point estimate) and
+`new/benchmark.json` (group, function, throughput) for every benchmark.
+"""
+import json
+import sys
+from pathlib import Path
+
+# The order rows appear in within a group; anything else follows, sorted.
+ORDER = [
+    "wsproto",
+    "wsproto_recv_buffer",
+    "wsproto_recv_buffer_4k",
+    "wsproto_prefilled",
+    "wsproto_to_sink",
+    "wsproto_shared",
+    "wsproto_shared_to_sink",
+    "wsproto_seeded",
+    "tungstenite",
+    "tungstenite_4k",
+    "fastwebsockets",
+    "tokio-websockets",
+    "yawc",
+]
+
+
+def fmt_time(ns):
+    if ns < 1_000:
+        return f"{ns:.1f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.1f} µs"
+    return f"{ns / 1_000_000:.2f} ms"
+
+
+def main():
+    here = Path(__file__).resolve().parent
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "target" / "criterion"
+    groups = {}
+    for bench in sorted(root.glob("**/new/benchmark.json")):
+        meta = json.loads(bench.read_text())
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        median = est["median"]["point_estimate"]
+        nbytes = (meta.get("throughput") or {}).get("Bytes")
+        groups.setdefault(meta["group_id"], []).append((meta["function_id"], median, nbytes))
+    for group in sorted(groups):
+        rows = sorted(
+            groups[group],
+            key=lambda r: (ORDER.index(r[0]) if r[0] in ORDER else len(ORDER), r[0]),
+        )
+        print(f"\n### {group}\n")
+        print("| implementation | median time | median throughput |")
+        print("|---|---:|---:|")
+        for name, median, nbytes in rows:
+            thrpt = f"{nbytes / median:.2f} GB/s" if nbytes else "—"
+            print(f"| {name} | {fmt_time(median)} | {thrpt} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+//! Writes seed corpora into `fuzz/corpus/<target>/`: the frames of RFC 6455
+//! §5.7, the handshake of RFC 6455 §1.2, the payloads of RFC 7692 §7.2.3.
+//! `cargo run --example seed` from `fuzz/`; corpora are not committed.
+
+use std::fs;
+use std::path::Path;
+
+use wsproto::entropy::SeededEntropy;
+use wsproto::extensions::DeflateConfig;
+use wsproto::frame::{apply_mask, FrameHeader, OpCode};
+use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use wsproto::Config;
+use wsproto_fuzz::{connection, extensions, handshake, inflate, knobs_len};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// One frame, masked with [`KEY`] when `masked`.
+fn frame(fin: bool, opcode: OpCode, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut header = FrameHeader::new(fin, opcode, payload.len() as u64);
+    header.mask = masked.then_some(KEY);
+    let mut out = vec![0; header.encoded_len()];
+    header.encode(&mut out);
+    let mut payload = payload.to_vec();
+    if masked {
+        apply_mask(&mut payload, KEY, 0);
+    }
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// A conversation from a peer: text, fragments, ping, binary, close.
+fn frames(masked: bool) -> Vec<Vec<u8>> {
+    let f = |fin, op, p: &[u8]| frame(fin, op, p, masked);
+    let mut fragmented = f(false, OpCode::Text, b"Hel");
+    fragmented.extend(f(true, OpCode::Ping, b"ping"));
+    fragmented.extend(f(true, OpCode::Continuation, "lo \u{e9}".as_bytes()));
+    let mut all = f(true, OpCode::Text, b"Hello");
+    all.extend(f(true, OpCode::Binary, &[0xab; 256]));
+    all.extend(&fragmented);
+    all.extend(f(true, OpCode::Pong, b"pong"));
+    all.extend(f(true, OpCode::Close, &[0x03, 0xe8, b'b', b'y', b'e']));
+    vec![
+        f(true, OpCode::Text, b"Hello"),
+        fragmented,
+        f(true, OpCode::Binary, &[0xab; 256]),
+        f(true, OpCode::Binary, &[0xcd; 4097]),
+        f(true, OpCode::Close, &[0x03, 0xe8]),
+        all,
+    ]
+}
+
+fn write(target: &str, name: &str, input: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(name), input).unwrap();
+}
+
+fn main() {
+    let conn_prefix = vec![0u8; knobs_len::<connection::Knobs>()];
+    assert_eq!(conn_prefix.len(), 10, "the offsets below");
+    let with = |prefix: &[u8], wire: &[u8]| [prefix, wire].concat();
+
+    // frame_header: the headers of RFC 6455 §5.7, and some errors.
+    for (i, wire) in frames(true).iter().chain(&frames(false)).enumerate() {
+        write(
+            "frame_header",
+            &format!("rfc{i}"),
+            &wire[..wire.len().min(14)],
+        );
+    }
+    write(
+        "frame_header",
+        "len64",
+        &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0],
+    );
+    write(
+        "frame_header",
+        "top_bit",
+        &[0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0],
+    );
+    write("frame_header", "long_ping", &[0x89, 0x7e, 0, 126]);
+
+    // connection_*: one read, then the same cut in reads of 1, 3, 7 and 64
+    // bytes, half through recv_buffer, and with streaming.
+    let mut cut = conn_prefix.clone();
+    cut[5..10].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010]);
+    let mut streaming = cut.clone();
+    streaming[0] = 1;
+    for (target, masked) in [("connection_server", true), ("connection_client", false)] {
+        for (i, wire) in frames(masked).iter().enumerate() {
+            write(target, &format!("one{i}"), &with(&conn_prefix, wire));
+            write(target, &format!("cut{i}"), &with(&cut, wire));
+            write(target, &format!("stream{i}"), &with(&streaming, wire));
+        }
+    }
+
+    // handshake_server: the request of RFC 6455 §1.2, then frames.
+    let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    write("handshake_server", "rfc", &with(&conn_prefix, request));
+    for (i, wire) in frames(true).iter().enumerate() {
+        write(
+            "handshake_server",
+            &format!("frames{i}"),
+            &with(&cut, &[&request[..], wire].concat()),
+        );
+    }
+    write(
+        "handshake_server",
+        "bad",
+        &with(&conn_prefix, b"GET / HTTP/1.0\r\nHost: \x01\r\n\r\n"),
+    );
+
+    // handshake_client: our server's 101 to the target's request, then frames.
+    let deflate = DeflateConfig::default().enabled(true);
+    let ours = ClientRequest::from_url("ws://localhost/chat")
+        .and_then(|r| r.subprotocol("chat"))
+        .and_then(|r| r.extension(&deflate.offer_header()))
+        .unwrap();
+    let entropy = Box::new(SeededEntropy::new(handshake::CLIENT_SEED));
+    let mut client = ClientHandshake::with_entropy(ours, Config::default(), entropy);
+    let mut server = ServerHandshake::new(Config::default());
+    server.handle_read(&client.poll_transmit().unwrap());
+    let offers: Vec<String> = server
+        .poll_request()
+        .unwrap()
+        .unwrap()
+        .extensions()
+        .map(String::from)
+        .collect();
+    let offers: Vec<&str> = offers.iter().map(String::as_str).collect();
+    let (_, answer) = deflate.negotiate(&offers).unwrap().unwrap();
+    let accept = Accept::new()
+        .subprotocol("chat")
+        .unwrap()
+        .extensions(&answer)
+        .unwrap();
+    let (response, _) = server.accept(accept).unwrap();
+    write("handshake_client", "101", &with(&conn_prefix, &response));
+    for (i, wire) in frames(false).iter().enumerate() {
+        write(
+            "handshake_client",
+            &format!("frames{i}"),
+            &with(&cut, &[&response[..], wire].concat()),
+        );
+    }
+    write(
+        "handshake_client",
+        "404",
+        &with(
+            &conn_prefix,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno\n",
+        ),
+    );
+
+    // extensions: offers and answers of RFC 7692 §5, §7.1.
+    let ext_prefix = vec![0u8; knobs_len::<extensions::Knobs>()];
+    for (i, text) in [
+        deflate.offer_header(),
+        answer.clone(),
+        "permessage-deflate; client_max_window_bits; server_max_window_bits=10, permessage-deflate".into(),
+        "permessage-deflate; server_no_context_takeover; client_max_window_bits=\"12\"\nx-foo; a=\"b\\c\"".into(),
+        "permessage-deflate; client_no_context_takeover; server_max_window_bits=8".into(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        write("extensions", &format!("ext{i}"), &with(&ext_prefix, text.as_bytes()));
+    }
+
+    // inflate: the payloads of RFC 7692 §7.2.3; two messages where the cut
+    // knobs say so (piece 0 of 7 bytes ends a message).
+    let inflate_prefix = vec![0u8; knobs_len::<inflate::Knobs>()];
+    assert_eq!(inflate_prefix.len(), 16, "the offsets below");
+    let mut two = inflate_prefix.clone();
+    two[4] = 1; // `last`: piece 0 ends a message
+    two[5] = 7; // `cuts.lens[0]`
+    for (name, prefix, payload) in [
+        (
+            "hello",
+            &inflate_prefix,
+            &b"\xf2\x48\xcd\xc9\xc9\x07\x00"[..],
+        ),
+        (
+            "takeover",
+            &two,
+            b"\xf2\x48\xcd\xc9\xc9\x07\x00\xf2\x00\x11\x00\x00",
+        ),
+        (
+            "stored",
+            &inflate_prefix,
+            b"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00",
+        ),
+        (
+            "bfinal",
+            &two,
+            b"\xf3\x48\xcd\xc9\xc9\x07\x00\xf2\x00\x11\x00\x00",
+        ),
+        (
+            "two_blocks",
+            &inflate_prefix,
+            b"\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00",
+        ),
+    ] {
+        write("inflate", name, &with(prefix, payload));
+    }
+    write(
+        "deflate_roundtrip",
+        "hello",
+        &with(&inflate_prefix, b"Hello"),
+    );
+    write(
+        "deflate_roundtrip",
+        "two",
+        &with(&two, b"Hello, Hello, world"),
+    );
+    write(
+        "deflate_roundtrip",
+        "text",
+        &with(&inflate_prefix, include_bytes!("../../LICENSE")),
+    );
+    println!(
+        "seeded fuzz/corpus/ (knobs: connection {} bytes)",
+        knobs_len::<connection::Knobs>()
+    );
+}

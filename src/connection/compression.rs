@@ -1,0 +1,125 @@
+//! permessage-deflate (RFC 7692) inside the connection: the negotiated
+//! codec state, present only when the extension was agreed.
+//!
+//! Without the `deflate` feature the state is an empty enum, so the
+//! connection's code reads the same either way and the compiler removes the
+//! compressed paths.
+
+#[cfg(feature = "deflate")]
+pub(super) use with_deflate::Compression;
+
+#[cfg(not(feature = "deflate"))]
+pub(super) use without_deflate::Compression;
+
+#[cfg(feature = "deflate")]
+mod with_deflate {
+    use crate::deflate::{Compressor, Decompressor, InflateError};
+    use crate::extensions::{DeflateConfig, NegotiatedDeflate};
+    use crate::ProtocolError;
+
+    /// The codec of one connection: one compressor and one decompressor,
+    /// reused for every message (reset, never reallocated, when there is no
+    /// context takeover).
+    #[derive(Debug)]
+    pub(crate) struct Compression {
+        pub(crate) negotiated: NegotiatedDeflate,
+        compressor: Compressor,
+        decompressor: Decompressor,
+        threshold: usize,
+        /// Where messages are compressed before they are framed.
+        scratch: Vec<u8>,
+    }
+
+    impl Compression {
+        pub(crate) fn new(negotiated: NegotiatedDeflate, config: &DeflateConfig) -> Self {
+            Self {
+                negotiated,
+                compressor: Compressor::new(&negotiated, config.get_level()),
+                decompressor: Decompressor::new(&negotiated),
+                threshold: config.get_compression_threshold(),
+                scratch: Vec::new(),
+            }
+        }
+
+        pub(crate) fn wants(&self, len: usize) -> bool {
+            len >= self.threshold
+        }
+
+        /// Compresses one whole message into the scratch buffer, which the
+        /// caller takes and gives back with [`restore`](Self::restore).
+        pub(crate) fn compress(&mut self, message: &[u8]) -> Vec<u8> {
+            let mut out = std::mem::take(&mut self.scratch);
+            out.clear();
+            self.compressor.compress(message, &mut out);
+            out
+        }
+
+        pub(crate) fn restore(&mut self, mut scratch: Vec<u8>) {
+            // A huge message's buffer is not kept for the small ones.
+            if scratch.capacity() <= 64 * 1024 {
+                scratch.clear();
+                self.scratch = scratch;
+            }
+        }
+
+        /// Inflates the next piece of a compressed message into `out`.
+        pub(crate) fn decompress(
+            &mut self,
+            input: &[u8],
+            last: bool,
+            out: &mut Vec<u8>,
+            limit: usize,
+        ) -> Result<(), ProtocolError> {
+            match self.decompressor.decompress(input, last, out, limit) {
+                Ok(_) => Ok(()),
+                Err(InflateError::TooLarge { limit }) => Err(ProtocolError::MessageTooLarge {
+                    size: limit as u64 + 1,
+                    limit,
+                }),
+                Err(_) => Err(ProtocolError::InvalidCompressedData),
+            }
+        }
+
+        /// Bytes held: both zlib states (measured, see the `deflate` module) and the scratch buffer.
+        pub(crate) fn memory_usage(&self) -> usize {
+            crate::deflate::state_memory(&self.negotiated) + self.scratch.capacity()
+        }
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+mod without_deflate {
+    use crate::ProtocolError;
+
+    /// Never constructed: without the `deflate` feature nothing is compressed.
+    #[derive(Debug)]
+    pub(crate) enum Compression {}
+
+    impl Compression {
+        pub(crate) fn wants(&self, _: usize) -> bool {
+            match *self {}
+        }
+
+        pub(crate) fn compress(&mut self, _: &[u8]) -> Vec<u8> {
+            match *self {}
+        }
+
+        pub(crate) fn restore(&mut self, _: Vec<u8>) {
+            match *self {}
+        }
+
+        pub(crate) fn decompress(
+            &mut self,
+            _: &[u8],
+            _: bool,
+            _: &mut Vec<u8>,
+            _: usize,
+        ) -> Result<(), ProtocolError> {
+            match *self {}
+        }
+
+        pub(crate) fn memory_usage(&self) -> usize {
+            match *self {}
+        }
+    }
+}
