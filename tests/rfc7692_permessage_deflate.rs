@@ -387,3 +387,58 @@ fn exchange(client: &mut Connection, server: &mut Connection) {
         assert_eq!(events(client, &wire), [Event::Binary(Bytes::from(text))]);
     }
 }
+
+// ----- prepared messages -----
+
+#[test]
+fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
+    use wsproto::PreparedMessage;
+    let text = "broadcast to everyone, compressed once ".repeat(50);
+    let message = PreparedMessage::text(text.as_str()).with_deflate(15, 6);
+    let independent = NegotiatedDeflate {
+        compress_no_context_takeover: true,
+        ..takeover()
+    };
+    let mut frames = Vec::new();
+    for _ in 0..3 {
+        let mut server = deflating(Role::Server, independent);
+        server.send_prepared(&message).unwrap();
+        let chunks: Vec<Bytes> = std::iter::from_fn(|| server.poll_transmit()).collect();
+        assert_eq!(chunks[0][0], 0xc1, "RSV1: compressed");
+        let mut client = deflating(
+            Role::Client,
+            NegotiatedDeflate {
+                decompress_no_context_takeover: true,
+                ..takeover()
+            },
+        );
+        let wire: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        assert_eq!(
+            events(&mut client, &wire),
+            [Event::Text(text.as_str().into())]
+        );
+        frames.push(chunks);
+    }
+    assert_eq!(
+        frames[0][0].as_ptr(),
+        frames[1][0].as_ptr(),
+        "one compressed frame, shared"
+    );
+    assert_eq!(frames[1][0].as_ptr(), frames[2][0].as_ptr());
+
+    // With context takeover, or a smaller window than it was compressed
+    // with, the same message goes out uncompressed.
+    for negotiated in [
+        takeover(),
+        NegotiatedDeflate {
+            compress_no_context_takeover: true,
+            compress_window_bits: 10,
+            ..takeover()
+        },
+    ] {
+        let mut server = deflating(Role::Server, negotiated);
+        server.send_prepared(&message).unwrap();
+        let first = server.poll_transmit().unwrap();
+        assert_eq!(first[0], 0x81, "RSV1 clear: {negotiated:?}");
+    }
+}

@@ -45,6 +45,15 @@ mod with_deflate {
             len >= self.threshold
         }
 
+        /// Whether a message compressed on its own, from an empty window of
+        /// `window_bits`, may be sent here: only when this end's messages
+        /// are compressed without context takeover (else the peer's window
+        /// and ours would part) and within the window the peer allowed.
+        pub(crate) fn takes_independent_messages(&self, window_bits: u8) -> bool {
+            self.negotiated.compress_no_context_takeover
+                && window_bits <= self.negotiated.compress_window_bits
+        }
+
         /// Compresses one whole message into the scratch buffer, which the
         /// caller takes and gives back with [`restore`](Self::restore).
         pub(crate) fn compress(&mut self, message: &[u8]) -> Vec<u8> {
@@ -97,6 +106,10 @@ mod without_deflate {
 
     impl Compression {
         pub(crate) fn wants(&self, _: usize) -> bool {
+            match *self {}
+        }
+
+        pub(crate) fn takes_independent_messages(&self, _: u8) -> bool {
             match *self {}
         }
 

@@ -408,6 +408,12 @@ impl Connection {
 
     /// Queues a prepared message (server role only): the frame's bytes are
     /// shared, not copied, however many connections it is queued on.
+    ///
+    /// A message prepared [`with_deflate`](PreparedMessage::with_deflate)
+    /// goes out compressed on connections that negotiated permessage-deflate
+    /// without context takeover for this end's messages and a window at least
+    /// as large as the one it was compressed with; on the others it goes out
+    /// uncompressed (RFC 7692 §6 lets each message choose).
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
         if self.role != Role::Server {
             return Err(Error::PreparedForServerOnly);
@@ -418,13 +424,17 @@ impl Connection {
                 "a fragmented message is being sent; finish it with send_fragment first",
             ));
         }
-        self.check_room(message.len())?;
+        let framed = match (&message.deflated, &self.compression) {
+            (Some((bits, deflated)), Some(c)) if c.takes_independent_messages(*bits) => deflated,
+            _ => &message.plain,
+        };
+        self.check_room(framed.len())?;
         self.data_activity = true;
-        if message.header.is_empty() {
-            self.send.push_chunk(message.body.clone(), true, true);
+        if framed.header.is_empty() {
+            self.send.push_chunk(framed.body.clone(), true, true);
         } else {
-            self.send.push_chunk(message.header.clone(), true, false);
-            self.send.push_chunk(message.body.clone(), false, true);
+            self.send.push_chunk(framed.header.clone(), true, false);
+            self.send.push_chunk(framed.body.clone(), false, true);
         }
         Ok(())
     }
@@ -445,25 +455,25 @@ impl Connection {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PreparedMessage {
-    /// The header alone, when the payload is its own chunk; else empty.
+    opcode: OpCode,
+    payload: Bytes,
+    plain: Framed,
+    /// Compressed without context takeover, with this many window bits.
+    deflated: Option<(u8, Framed)>,
+}
+
+/// One frame's bytes: a header and a large payload as two chunks, or a
+/// small frame whole in `body` (then `header` is empty).
+#[derive(Debug, Clone)]
+struct Framed {
     header: Bytes,
-    /// The payload, or the whole frame when it is small.
     body: Bytes,
 }
 
-impl PreparedMessage {
-    /// A text message, framed for the server role.
-    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
-        Self::new(OpCode::Text, text.into().into_bytes())
-    }
-
-    /// A binary message, framed for the server role.
-    pub fn binary(data: impl Into<Bytes>) -> Self {
-        Self::new(OpCode::Binary, data.into())
-    }
-
-    fn new(opcode: OpCode, payload: Bytes) -> Self {
-        let header = FrameHeader::new(true, opcode, payload.len() as u64);
+impl Framed {
+    fn new(opcode: OpCode, rsv1: bool, payload: Bytes) -> Self {
+        let mut header = FrameHeader::new(true, opcode, payload.len() as u64);
+        header.rsv1 = rsv1;
         let mut raw = [0u8; MAX_HEADER_LEN];
         let header_len = header.encode(&mut raw);
         if payload.len() >= ZERO_COPY_MIN {
@@ -482,9 +492,54 @@ impl PreparedMessage {
         }
     }
 
-    /// The framed length in bytes.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.header.len() + self.body.len()
+    }
+}
+
+impl PreparedMessage {
+    /// A text message, framed for the server role.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
+        Self::new(OpCode::Text, text.into().into_bytes())
+    }
+
+    /// A binary message, framed for the server role.
+    pub fn binary(data: impl Into<Bytes>) -> Self {
+        Self::new(OpCode::Binary, data.into())
+    }
+
+    fn new(opcode: OpCode, payload: Bytes) -> Self {
+        Self {
+            opcode,
+            plain: Framed::new(opcode, false, payload.clone()),
+            payload,
+            deflated: None,
+        }
+    }
+
+    /// Also compresses the message once (RFC 7692 §7.2.1, from an empty
+    /// window, with `window_bits` 9..=15 and `level` 0..=9), for the
+    /// connections that negotiated no context takeover for the server's
+    /// messages ([`Connection::send_prepared`] says which get it).
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, window_bits: u8, level: u32) -> Self {
+        let params = crate::extensions::NegotiatedDeflate {
+            compress_window_bits: window_bits,
+            compress_no_context_takeover: true,
+            decompress_window_bits: 15,
+            decompress_no_context_takeover: false,
+        };
+        let mut compressor = crate::deflate::Compressor::new(&params, level);
+        let mut out = Vec::new();
+        compressor.compress(&self.payload, &mut out);
+        let framed = Framed::new(self.opcode, true, Bytes::from(out));
+        self.deflated = Some((compressor.window_bits(), framed));
+        self
+    }
+
+    /// The framed length in bytes, uncompressed.
+    pub fn len(&self) -> usize {
+        self.plain.len()
     }
 
     /// Whether the framed message is empty; it never is: a frame has a header.
@@ -494,19 +549,7 @@ impl PreparedMessage {
 
     /// The payload bytes, shared by every connection the message is queued on.
     pub fn payload(&self) -> Bytes {
-        if self.header.is_empty() {
-            let header_len = self.body.len() - self.payload_len();
-            self.body.slice(header_len..)
-        } else {
-            self.body.clone()
-        }
-    }
-
-    fn payload_len(&self) -> usize {
-        match FrameHeader::parse(&self.body) {
-            Ok(frame::Parsed::Complete(h, _)) => h.payload_len as usize,
-            _ => self.body.len(),
-        }
+        self.payload.clone()
     }
 }
 
