@@ -21,8 +21,16 @@ use wsproto::{Config, Connection, Event};
 #[global_allocator]
 static HEAP: Cap<System> = Cap::new(System, usize::MAX);
 
-/// Runs the handshake in memory and echoes 100 messages.
-fn established(config: Config) -> (Connection, Connection) {
+fn row(label: &str, client: &Connection, server: &Connection) {
+    println!(
+        "| {label} | {} B | {} B |",
+        client.memory_usage(),
+        server.memory_usage()
+    );
+}
+
+/// Runs the handshake in memory and echoes `messages` messages.
+fn established(config: Config, messages: usize) -> (Connection, Connection) {
     let request = ClientRequest::from_url("ws://localhost/").expect("a valid URL");
     let mut client = ClientHandshake::new(request, config.clone());
     let mut server = ServerHandshake::new(config);
@@ -39,7 +47,7 @@ fn established(config: Config) -> (Connection, Connection) {
         .poll_response()
         .expect("a valid response")
         .expect("a whole response");
-    for i in 0..100 {
+    for i in 0..messages {
         client
             .send_text(format!(
                 "message {i}: some text that is long enough to be compressed"
@@ -71,36 +79,36 @@ fn heap_of<T>(make: impl FnOnce() -> T) -> (T, usize) {
 }
 
 fn main() {
-    println!("| idle connection, after 100 echoed messages | client | server |");
+    println!("| idle connection | client | server |");
     println!("|---|---|---|");
     let plain = Config::default().deflate(DeflateConfig::default().enabled(false));
-    let (client, server) = established(plain);
-    println!(
-        "| no compression | {} B | {} B |",
-        client.memory_usage(),
-        server.memory_usage()
+    let (client, server) = established(plain, 100);
+    row(
+        "no compression, after 100 echoed messages",
+        &client,
+        &server,
+    );
+    let (client, server) = established(Config::default(), 0);
+    row(
+        "permessage-deflate negotiated, nothing sent yet",
+        &client,
+        &server,
     );
     for (label, deflate) in [
         (
-            "permessage-deflate, 15-bit windows",
+            "permessage-deflate, 15-bit windows, after 100 echoed messages",
             DeflateConfig::default(),
         ),
         (
-            "permessage-deflate, 9-bit windows",
+            "permessage-deflate, 9-bit windows, after 100 echoed messages",
             DeflateConfig::default()
                 .server_max_window_bits(9)
                 .client_max_window_bits(9),
         ),
     ] {
-        let ((client, server), heap) = heap_of(|| established(Config::default().deflate(deflate)));
-        println!(
-            "| {label} | {} B | {} B |",
-            client.memory_usage(),
-            server.memory_usage()
-        );
-        drop((client, server, heap));
+        let (client, server) = established(Config::default().deflate(deflate), 100);
+        row(label, &client, &server);
     }
-
     println!();
     println!("| window bits | compressor | decompressor | both, per connection |");
     println!("|---|---|---|---|");

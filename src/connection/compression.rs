@@ -18,13 +18,16 @@ mod with_deflate {
     use crate::ProtocolError;
 
     /// The codec of one connection: one compressor and one decompressor,
-    /// reused for every message (reset, never reallocated, when there is no
-    /// context takeover).
+    /// each made when the first message needs it (a connection that sends
+    /// or receives nothing compressed holds neither) and then reused for
+    /// every message (reset, never reallocated, when there is no context
+    /// takeover).
     #[derive(Debug)]
     pub(crate) struct Compression {
         pub(crate) negotiated: NegotiatedDeflate,
-        compressor: Compressor,
-        decompressor: Decompressor,
+        level: u32,
+        compressor: Option<Compressor>,
+        decompressor: Option<Decompressor>,
         threshold: usize,
         /// Where messages are compressed before they are framed.
         scratch: Vec<u8>,
@@ -34,8 +37,9 @@ mod with_deflate {
         pub(crate) fn new(negotiated: NegotiatedDeflate, config: &DeflateConfig) -> Self {
             Self {
                 negotiated,
-                compressor: Compressor::new(&negotiated, config.get_level()),
-                decompressor: Decompressor::new(&negotiated),
+                level: config.get_level(),
+                compressor: None,
+                decompressor: None,
                 threshold: config.get_compression_threshold(),
                 scratch: Vec::new(),
             }
@@ -59,7 +63,11 @@ mod with_deflate {
         pub(crate) fn compress(&mut self, message: &[u8]) -> Vec<u8> {
             let mut out = std::mem::take(&mut self.scratch);
             out.clear();
-            self.compressor.compress(message, &mut out);
+            let negotiated = &self.negotiated;
+            let level = self.level;
+            self.compressor
+                .get_or_insert_with(|| Compressor::new(negotiated, level))
+                .compress(message, &mut out);
             out
         }
 
@@ -79,7 +87,11 @@ mod with_deflate {
             out: &mut Vec<u8>,
             limit: usize,
         ) -> Result<(), ProtocolError> {
-            match self.decompressor.decompress(input, last, out, limit) {
+            let negotiated = &self.negotiated;
+            let decompressor = self
+                .decompressor
+                .get_or_insert_with(|| Decompressor::new(negotiated));
+            match decompressor.decompress(input, last, out, limit) {
                 Ok(_) => Ok(()),
                 Err(InflateError::TooLarge { limit }) => Err(ProtocolError::MessageTooLarge {
                     size: limit as u64 + 1,
@@ -89,9 +101,14 @@ mod with_deflate {
             }
         }
 
-        /// Bytes held: both zlib states (measured, see the `deflate` module) and the scratch buffer.
+        /// Bytes held: the zlib states made so far (as measured, see the
+        /// `deflate` module) and the scratch buffer.
         pub(crate) fn memory_usage(&self) -> usize {
-            crate::deflate::state_memory(&self.negotiated) + self.scratch.capacity()
+            let (compressor, decompressor) = crate::deflate::state_memory(&self.negotiated);
+            std::mem::size_of::<Self>()
+                + self.compressor.as_ref().map_or(0, |_| compressor)
+                + self.decompressor.as_ref().map_or(0, |_| decompressor)
+                + self.scratch.capacity()
         }
     }
 }
