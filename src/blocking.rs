@@ -475,27 +475,31 @@ impl<S: Transport> WebSocket<S> {
                 self.stream.set_read_timeout(timeout)?;
                 self.stream_timeout = timeout;
             }
-            // Read more at once while a large frame is arriving.
-            let want = self
-                .conn
-                .received_amount()
-                .clamp(READ_CHUNK, MAX_READ_CHUNK);
-            let buf = self.conn.recv_buffer(want);
-            match self.stream.read(buf) {
-                Ok(n) => {
-                    self.conn.handle_received(n);
-                    if n == 0 {
-                        self.conn.handle_eof();
-                    }
+            let pending = self.conn.received_amount();
+            let result = if pending < READ_CHUNK {
+                // Between messages: read onto the stack and copy only what
+                // came, so the connection's buffer stays as small as the data.
+                let mut chunk = [0u8; READ_CHUNK];
+                let result = self.stream.read(&mut chunk);
+                if let Ok(n) = result {
+                    self.conn.handle_read(&chunk[..n]);
                 }
+                result
+            } else {
+                // A large frame is arriving: read straight into the
+                // connection's buffer, more at once.
+                let buf = self.conn.recv_buffer(pending.min(MAX_READ_CHUNK));
+                let result = self.stream.read(buf);
+                self.conn.handle_received(*result.as_ref().unwrap_or(&0));
+                result
+            };
+            match result {
+                Ok(0) => self.conn.handle_eof(),
+                Ok(_) => {}
                 Err(e)
                     if is_timeout(&e) && timeout.is_some()
-                        || e.kind() == io::ErrorKind::Interrupted =>
-                {
-                    self.conn.handle_received(0);
-                }
+                        || e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.conn.handle_received(0);
                     if self.conn.can_receive() {
                         return Err(e.into());
                     }

@@ -27,52 +27,57 @@ pub trait Entropy: Send + fmt::Debug {
     }
 }
 
-/// The operating system's CSPRNG (`getrandom`), read 64 bytes at a time so
-/// that masking a small frame does not cost a system call.
-pub struct OsEntropy {
-    pool: [u8; 64],
+/// The operating system's CSPRNG (`getrandom`).
+///
+/// Bytes are drawn 4 KiB at a time into a pool per thread, shared by every
+/// connection on that thread, so masking a small frame costs a copy, not a
+/// system call, and a connection holds no pool of its own. Each byte is
+/// handed out once.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsEntropy;
+
+impl OsEntropy {
+    /// The operating system's generator.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+/// Random bytes not yet handed out, per thread.
+struct Pool {
+    bytes: [u8; 4096],
     used: usize,
 }
 
-impl OsEntropy {
-    /// A source with an empty pool; the first use fills it.
-    pub fn new() -> Self {
-        Self {
-            pool: [0; 64],
-            used: 64,
-        }
-    }
-}
-
-impl Default for OsEntropy {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Debug for OsEntropy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OsEntropy")
-    }
+thread_local! {
+    static POOL: std::cell::RefCell<Pool> = const {
+        std::cell::RefCell::new(Pool { bytes: [0; 4096], used: 4096 })
+    };
 }
 
 impl Entropy for OsEntropy {
-    fn fill(&mut self, mut buf: &mut [u8]) {
-        while !buf.is_empty() {
-            if self.used == self.pool.len() {
-                // The OS generator does not fail on supported platforms; if
-                // it ever does, no safe mask key can be made.
-                getrandom::fill(&mut self.pool)
-                    .expect("the operating system's random source failed");
-                self.used = 0;
+    fn fill(&mut self, buf: &mut [u8]) {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let mut buf = &mut buf[..];
+            while !buf.is_empty() {
+                if pool.used == pool.bytes.len() {
+                    // The OS generator does not fail on supported platforms;
+                    // if it ever does, no safe mask key can be made.
+                    getrandom::fill(&mut pool.bytes)
+                        .expect("the operating system's random source failed");
+                    pool.used = 0;
+                }
+                let n = buf.len().min(pool.bytes.len() - pool.used);
+                buf[..n].copy_from_slice(&pool.bytes[pool.used..pool.used + n]);
+                pool.used += n;
+                buf = &mut buf[n..];
             }
-            let n = buf.len().min(self.pool.len() - self.used);
-            buf[..n].copy_from_slice(&self.pool[self.used..self.used + n]);
-            // Bytes handed out are not handed out again.
-            self.pool[self.used..self.used + n].fill(0);
-            self.used += n;
-            buf = &mut buf[n..];
-        }
+        });
+    }
+
+    fn memory_usage(&self) -> usize {
+        0
     }
 }
 
@@ -124,7 +129,7 @@ mod tests {
     #[test]
     fn os_entropy_refills_across_the_pool_boundary() {
         let mut e = OsEntropy::new();
-        let mut big = [0u8; 150];
+        let mut big = [0u8; 5000];
         e.fill(&mut big);
         // 150 zero bytes from a CSPRNG would be a broken generator.
         assert!(big.iter().any(|&b| b != 0));

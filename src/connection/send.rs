@@ -455,6 +455,7 @@ impl Connection {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PreparedMessage {
+    #[cfg(feature = "deflate")]
     opcode: OpCode,
     payload: Bytes,
     plain: Framed,
@@ -510,6 +511,7 @@ impl PreparedMessage {
 
     fn new(opcode: OpCode, payload: Bytes) -> Self {
         Self {
+            #[cfg(feature = "deflate")]
             opcode,
             plain: Framed::new(opcode, false, payload.clone()),
             payload,
