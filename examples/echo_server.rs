@@ -58,7 +58,9 @@ fn main() -> ExitCode {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config), String> {
     let mut addr = "127.0.0.1:9001".to_owned();
+    // Every timer is off unless its option is given.
     let mut config = Config::default()
+        .pong_timeout(None)
         .close_timeout(None)
         .handshake_timeout(None);
     while let Some(arg) = args.next() {
@@ -74,7 +76,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config)
         };
         config = match arg.as_str() {
             "--ping-interval" => config.ping_interval(Some(secs(&arg)?)),
-            "--pong-timeout" => config.pong_timeout(secs(&arg)?),
+            "--pong-timeout" => config.pong_timeout(Some(secs(&arg)?)),
             "--close-timeout" => config.close_timeout(Some(secs(&arg)?)),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ => {

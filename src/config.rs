@@ -24,7 +24,7 @@ pub struct Config {
     pub(crate) max_send_queue: usize,
     pub(crate) memory_budget: Option<usize>,
     pub(crate) ping_interval: Option<Duration>,
-    pub(crate) pong_timeout: Duration,
+    pub(crate) pong_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) close_timeout: Option<Duration>,
     pub(crate) handshake_timeout: Option<Duration>,
@@ -42,7 +42,7 @@ impl Default for Config {
             max_send_queue: 64 << 20,
             memory_budget: None,
             ping_interval: None,
-            pong_timeout: Duration::from_secs(20),
+            pong_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
             handshake_timeout: Some(Duration::from_secs(10)),
@@ -135,9 +135,10 @@ impl Config {
     }
 
     /// How long to wait, after a keepalive ping, for anything from the peer.
-    /// Default 20 s. On expiry the connection fails with close code 1011 and
+    /// Default 20 s; `None` never gives up. On expiry the connection fails
+    /// with close code 1011 and
     /// [`ProtocolError::KeepaliveTimeout`](crate::ProtocolError::KeepaliveTimeout).
-    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+    pub fn pong_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pong_timeout = timeout;
         self
     }

@@ -188,7 +188,7 @@ fn keepalive_pings_a_silent_peer_then_fails_with_1011_and_drops_it() {
         let (stream, _) = listener.accept().unwrap();
         let config = Config::default()
             .ping_interval(Some(ms(200)))
-            .pong_timeout(ms(200))
+            .pong_timeout(Some(ms(200)))
             .close_timeout(Some(ms(200)));
         let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new())).unwrap();
         let result = ws.read();

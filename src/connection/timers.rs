@@ -88,7 +88,7 @@ impl Connection {
             self.timers.keepalive = None;
             if !self.close_sent {
                 self.queue_frame(true, OpCode::Ping, (&[][..]).into());
-                self.timers.pong = Some(now + self.config.pong_timeout);
+                self.timers.pong = self.config.pong_timeout.map(|d| now + d);
             }
         }
         if self.timers.idle.is_some_and(|t| t <= now) {
@@ -160,7 +160,7 @@ mod tests {
     fn keepalive() -> Config {
         Config::default()
             .ping_interval(Some(SEC))
-            .pong_timeout(SEC)
+            .pong_timeout(Some(SEC))
             .close_timeout(Some(SEC))
     }
 
