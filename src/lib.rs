@@ -62,6 +62,6 @@ pub use frame::CloseCode;
 pub use utf8::Utf8Bytes;
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "blocking", feature = "deflate"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
