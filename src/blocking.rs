@@ -552,27 +552,26 @@ impl<S: Transport> WebSocket<S> {
 
     /// Writes every byte the connection has queued, vectored.
     pub fn flush(&mut self) -> Result<(), Error> {
-        let mut chunks: Vec<Bytes> = std::iter::from_fn(|| self.conn.poll_transmit()).collect();
-        if chunks.is_empty() {
-            return Ok(());
+        let mut wrote = false;
+        loop {
+            // The queue is lent, not copied: up to 16 slices per write.
+            let mut slices = [IoSlice::new(&[]); 16];
+            let n = self.conn.transmit_slices(&mut slices);
+            if n == 0 {
+                break;
+            }
+            let written = match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(written) => written,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.conn.advance_transmit(written);
+            wrote = true;
         }
-        write_all_vectored(&mut self.stream, &mut chunks)?;
-        self.stream.flush()?;
+        if wrote {
+            self.stream.flush()?;
+        }
         Ok(())
     }
-}
-
-/// Writes every chunk, in as few calls as the stream allows.
-fn write_all_vectored<W: Write>(stream: &mut W, chunks: &mut [Bytes]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-    let mut slices = &mut slices[..];
-    while !slices.is_empty() {
-        match stream.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

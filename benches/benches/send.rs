@@ -13,6 +13,9 @@
 //!   in-memory sink (a `Vec`, cleared before each message) the peers write to,
 //!   standing in for the socket write. This is the number to compare with
 //!   the peers like for like.
+//! - `wsproto_lent_to_sink`: the same, but the queue is lent with
+//!   `transmit_slices` and released with `advance_transmit` (what the
+//!   blocking adapter does): no `Bytes` handed out, no reference counting.
 //! - `wsproto_shared`, `wsproto_shared_to_sink` (1 MiB, server): the payload
 //!   is passed as a `Bytes` clone, which wsproto queues after its header
 //!   without copying; the second then copies both chunks into the sink.
@@ -105,6 +108,25 @@ fn drain_to(conn: &mut Connection, sink: &mut Vec<u8>) {
     }
 }
 
+/// Drains through the lending API (`transmit_slices` + `advance_transmit`),
+/// copying the lent slices into the sink as a vectored write would.
+fn drain_lent_to(conn: &mut Connection, sink: &mut Vec<u8>) {
+    sink.clear();
+    loop {
+        let mut slices = [std::io::IoSlice::new(&[]); 8];
+        let n = conn.transmit_slices(&mut slices);
+        if n == 0 {
+            return;
+        }
+        let mut written = 0;
+        for slice in &slices[..n] {
+            sink.extend_from_slice(slice);
+            written += slice.len();
+        }
+        conn.advance_transmit(written);
+    }
+}
+
 fn send(c: &mut Criterion) {
     for case in CASES {
         let payload = binary_payload(case.len);
@@ -142,10 +164,20 @@ fn send(c: &mut Criterion) {
                     drain(&mut conn);
                 })
             });
-            group.bench_function("wsproto_to_sink", |b| {
+                        group.bench_function("wsproto_to_sink", |b| {
                 b.iter(|| {
                     conn.send_binary(black_box(&payload[..])).unwrap();
                     drain_to(&mut conn, &mut sink);
+                })
+            });
+            drain_lent_to(&mut conn, &mut sink);
+            conn.send_binary(&payload[..]).unwrap();
+            drain_lent_to(&mut conn, &mut sink);
+            check_wire(&sink, &payload, case.client, "wsproto_lent_to_sink");
+            group.bench_function("wsproto_lent_to_sink", |b| {
+                b.iter(|| {
+                    conn.send_binary(black_box(&payload[..])).unwrap();
+                    drain_lent_to(&mut conn, &mut sink);
                 })
             });
         }

@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use std::io::IoSlice;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::{Connection, MessageKind, Role};
 use crate::error::Error;
@@ -138,6 +140,44 @@ impl SendQueue {
         if !chunk.is_empty() {
             self.chunked += chunk.len();
             self.chunks.push_back((chunk, ends_frame));
+        }
+    }
+
+    /// Fills `out` with the queued bytes, in order; returns how many slices.
+    fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
+        let all = self.chunks.iter().map(|(c, _)| &c[..]).chain(tail);
+        let mut n = 0;
+        for (slot, bytes) in out.iter_mut().zip(all) {
+            *slot = IoSlice::new(bytes);
+            n += 1;
+        }
+        n
+    }
+
+    /// Drops the first `n` queued bytes (all of them, if fewer are queued).
+    fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            if let Some((front, ends_frame)) = self.chunks.front_mut() {
+                let k = n.min(front.len());
+                front.advance(k);
+                self.chunked -= k;
+                n -= k;
+                self.at_boundary = front.is_empty() && *ends_frame;
+                if front.is_empty() {
+                    self.chunks.pop_front();
+                }
+            } else {
+                let k = n.min(self.tail.len());
+                self.tail.advance(k);
+                // Packed frames end where the tail does; inside it, a
+                // boundary is not tracked, so a pong waits for the end.
+                self.at_boundary = self.tail.is_empty();
+                if self.tail.is_empty() && self.tail.capacity() > RETAIN_SEND_BUFFER {
+                    self.tail = BytesMut::new();
+                }
+                break;
+            }
         }
     }
 
@@ -299,15 +339,53 @@ impl Connection {
     /// before writing.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if !self.pending_pongs.is_empty() && self.send.at_boundary {
-            // Pongs go out at the next frame boundary, ahead of queued data.
-            let mut out = BytesMut::new();
-            while let Some(payload) = self.pending_pongs.pop_front() {
-                self.encode_frame(&mut out, true, false, OpCode::Pong, &payload);
-            }
-            return Some(out.freeze());
-        }
+        self.queue_pongs();
         self.send.pop()
+    }
+
+    /// Output, lent rather than handed out: fills `slices` with the bytes
+    /// queued to send, in order, and returns how many slices it filled
+    /// (0 when nothing is queued). Write them (vectored), then call
+    /// [`advance_transmit`](Self::advance_transmit) with the number of bytes
+    /// written. Nothing is allocated or reference-counted on this path.
+    ///
+    /// ```
+    /// # use std::io::IoSlice;
+    /// # use wsproto::{Config, Connection, Role};
+    /// let mut conn = Connection::new(Role::Server, Config::default());
+    /// conn.send_text("hi").unwrap();
+    /// let mut slices = [IoSlice::new(&[]); 8];
+    /// let n = conn.transmit_slices(&mut slices);
+    /// assert_eq!(&*slices[0], b"\x81\x02hi");
+    /// let written = slices[..n].iter().map(|s| s.len()).sum();
+    /// conn.advance_transmit(written);
+    /// assert_eq!(conn.buffered_amount(), 0);
+    /// ```
+    pub fn transmit_slices<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.queue_pongs();
+        self.send.slices(slices)
+    }
+
+    /// Input: `n` bytes of what [`transmit_slices`](Self::transmit_slices)
+    /// lent were written to the transport.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.send.advance(n);
+    }
+
+    /// Puts the pending automatic pongs at the front of the queue, if no
+    /// frame there is partly written: they go out ahead of queued data.
+    fn queue_pongs(&mut self) {
+        if self.pending_pongs.is_empty() || !self.send.at_boundary {
+            return;
+        }
+        let mut out = BytesMut::new();
+        while let Some(payload) = self.pending_pongs.pop_front() {
+            let mask = self.next_mask();
+            encode_frame(&mut out, true, false, OpCode::Pong, &payload, mask);
+        }
+        let pongs = out.freeze();
+        self.send.chunked += pongs.len();
+        self.send.chunks.push_front((pongs, true));
     }
 
     /// Fails a send of `needed` payload bytes that would take the queue past
@@ -374,36 +452,22 @@ impl Connection {
                 self.send.push_chunk(shared, false, true);
             }
             payload => {
-                let mut tail = std::mem::take(&mut self.send.tail);
-                self.encode_frame(&mut tail, fin, rsv1, opcode, payload.as_slice());
-                self.send.tail = tail;
+                let mask = self.next_mask();
+                encode_frame(
+                    &mut self.send.tail,
+                    fin,
+                    rsv1,
+                    opcode,
+                    payload.as_slice(),
+                    mask,
+                );
             }
         }
     }
 
-    /// Appends one frame to `out`, masked with a fresh key in the client role.
-    fn encode_frame(
-        &mut self,
-        out: &mut BytesMut,
-        fin: bool,
-        rsv1: bool,
-        opcode: OpCode,
-        data: &[u8],
-    ) {
-        let mut header = FrameHeader::new(fin, opcode, data.len() as u64);
-        header.rsv1 = rsv1;
-        if self.role == Role::Client {
-            header.mask = Some(self.entropy.mask_key());
-        }
-        let mut raw = [0u8; MAX_HEADER_LEN];
-        let header_len = header.encode(&mut raw);
-        out.reserve(header_len + data.len());
-        out.put_slice(&raw[..header_len]);
-        let start = out.len();
-        out.put_slice(data);
-        if let Some(key) = header.mask {
-            frame::apply_mask(&mut out[start..], key, 0);
-        }
+    /// A fresh masking key in the client role (RFC 6455 §5.3), none in the server role.
+    fn next_mask(&mut self) -> Option<[u8; 4]> {
+        (self.role == Role::Client).then(|| self.entropy.mask_key())
     }
 
     /// Queues a prepared message (server role only): the frame's bytes are
@@ -555,6 +619,29 @@ impl PreparedMessage {
     }
 }
 
+/// Appends one frame to `out`, masked with `mask` if there is one.
+fn encode_frame(
+    out: &mut BytesMut,
+    fin: bool,
+    rsv1: bool,
+    opcode: OpCode,
+    data: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    let mut header = FrameHeader::new(fin, opcode, data.len() as u64);
+    header.rsv1 = rsv1;
+    header.mask = mask;
+    let mut raw = [0u8; MAX_HEADER_LEN];
+    let header_len = header.encode(&mut raw);
+    out.reserve(header_len + data.len());
+    out.put_slice(&raw[..header_len]);
+    let start = out.len();
+    out.put_slice(data);
+    if let Some(key) = mask {
+        frame::apply_mask(&mut out[start..], key, 0);
+    }
+}
+
 fn opcode_for(kind: MessageKind) -> OpCode {
     match kind {
         MessageKind::Text => OpCode::Text,
@@ -641,6 +728,57 @@ mod tests {
         assert!(matches!(c.poll_event(), Some(Event::Ping(_))));
         assert_eq!(c.poll_transmit().unwrap().len(), 4096, "the payload first");
         assert_eq!(&c.poll_transmit().unwrap()[..], &[0x8A, 0x00]);
+    }
+
+    /// Drains `conn` through the lending API, `step` bytes per "write".
+    fn drain_lent(conn: &mut Connection, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let mut slices = [IoSlice::new(&[]); 4];
+            let n = conn.transmit_slices(&mut slices);
+            if n == 0 {
+                return out;
+            }
+            let all: Vec<u8> = slices[..n].iter().flat_map(|s| s.to_vec()).collect();
+            let k = step.min(all.len());
+            out.extend_from_slice(&all[..k]);
+            conn.advance_transmit(k);
+        }
+    }
+
+    #[test]
+    fn lent_slices_with_partial_writes_give_the_same_bytes_as_poll_transmit() {
+        let build = || {
+            let mut c = server(Config::default());
+            c.send_text("small").unwrap();
+            c.send_binary(Bytes::from(vec![3u8; 3000])).unwrap();
+            c.ping(b"p").unwrap();
+            c.send_text("after").unwrap();
+            c
+        };
+        let mut polled = build();
+        let expected: Vec<u8> = std::iter::from_fn(|| polled.poll_transmit())
+            .flat_map(|b| b.to_vec())
+            .collect();
+        for step in [1, 7, 100, 4096, usize::MAX] {
+            let mut lent = build();
+            assert_eq!(drain_lent(&mut lent, step), expected, "step {step}");
+            assert_eq!(lent.buffered_amount(), 0);
+        }
+    }
+
+    #[test]
+    fn lent_pong_waits_until_no_frame_is_partly_written() {
+        let mut c = server(Config::default());
+        c.send_binary(Bytes::from(vec![7u8; 4096])).unwrap();
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(c.transmit_slices(&mut slices), 2);
+        c.advance_transmit(10); // the header and 6 payload bytes went out
+        c.handle_read(&[0x89, 0x80, 0, 0, 0, 0]);
+        assert!(matches!(c.poll_event(), Some(Event::Ping(_))));
+        let rest = drain_lent(&mut c, usize::MAX);
+        assert_eq!(rest.len(), 4090 + 2);
+        assert_eq!(&rest[4090..], &[0x8A, 0x00], "the pong after the frame");
     }
 
     #[test]
