@@ -87,13 +87,17 @@ pub enum Event {
 /// - **Inputs** (`handle_*`): [`handle_read`](Self::handle_read) (or
 ///   [`recv_buffer`](Self::recv_buffer) then
 ///   [`handle_received`](Self::handle_received) to read straight into the
-///   connection's buffer), [`handle_eof`](Self::handle_eof).
+///   connection's buffer), [`handle_eof`](Self::handle_eof),
+///   [`handle_timeout`](Self::handle_timeout).
 /// - **Commands** (verbs): [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
 ///   A caller's mistake is an immediate [`Error`](crate::Error).
 /// - **Outputs** (`poll_*`): [`poll_event`](Self::poll_event),
-///   [`poll_transmit`](Self::poll_transmit).
+///   [`poll_transmit`](Self::poll_transmit) (or, lent rather than handed
+///   out, [`transmit_slices`](Self::transmit_slices) then
+///   [`advance_transmit`](Self::advance_transmit)),
+///   [`poll_timeout`](Self::poll_timeout).
 /// - **Getters** (nouns): [`role`](Self::role), [`is_closed`](Self::is_closed),
 ///   [`buffered_amount`](Self::buffered_amount) and the like.
 ///
