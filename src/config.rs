@@ -117,7 +117,8 @@ impl Config {
     /// reassembly, send queue (and compression state). Default none.
     ///
     /// Received data that would cross it fails the connection with close
-    /// code 1009; a send that would cross it returns
+    /// code 1009 (a compressed message may inflate to no more than the
+    /// budget); a send that would cross it returns
     /// [`Error::SendQueueFull`](crate::Error::SendQueueFull).
     pub fn memory_budget(mut self, bytes: Option<usize>) -> Self {
         self.memory_budget = bytes;

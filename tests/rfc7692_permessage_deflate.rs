@@ -442,3 +442,24 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
         assert_eq!(first[0], 0x81, "RSV1 clear: {negotiated:?}");
     }
 }
+
+#[test]
+fn memory_budget_caps_what_a_message_inflates_to() {
+    let mut server = deflating(Role::Server, takeover());
+    server.send_binary(vec![0u8; 100 * 1024]).unwrap();
+    let wire = sent(&mut server);
+    let config = Config::default().memory_budget(Some(32 * 1024));
+    let mut client = Connection::new(Role::Client, config);
+    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let evs = events(&mut client, &wire);
+    assert!(
+        matches!(
+            evs[..],
+            [Event::ProtocolError(ProtocolError::MessageTooLarge {
+                limit: 32768,
+                ..
+            })]
+        ),
+        "{evs:?}"
+    );
+}

@@ -411,11 +411,18 @@ impl Connection {
             unreachable!("a compressed frame belongs to a compressed message");
         };
         let before = message.inflated.len();
+        // A memory budget also caps what one message may inflate to.
+        let limit = self
+            .config
+            .memory_budget
+            .map_or(self.config.max_message_size, |b| {
+                b.min(self.config.max_message_size)
+            });
         let inflated = compression.decompress(
             &self.read_buf[..available],
             last,
             &mut message.inflated,
-            self.config.max_message_size,
+            limit,
         );
         self.read_buf.advance(available);
         frame.remaining -= available as u64;
