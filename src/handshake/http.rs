@@ -209,6 +209,21 @@ impl Headers {
         self.get_all(name).count()
     }
 
+    /// RFC 6455 §4.1 (response check 3) and §4.2.1 (item 4): `Connection`
+    /// is present and holds the token `Upgrade`, in any case.
+    pub(crate) fn require_connection_upgrade(&self) -> Result<(), HandshakeError> {
+        if self.count("Connection") == 0 {
+            return Err(HandshakeError::MissingHeader("Connection"));
+        }
+        if !self.contains_token("Connection", "upgrade") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Connection",
+                reason: "it does not hold the token Upgrade",
+            });
+        }
+        Ok(())
+    }
+
     /// The single field called `name`, checked to be visible ASCII.
     pub(crate) fn single(&self, name: &'static str) -> Result<Option<&str>, HandshakeError> {
         let mut values = self.get_all(name);

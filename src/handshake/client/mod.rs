@@ -300,15 +300,7 @@ impl ClientHandshake {
             });
         }
         // Check 3: Connection holds the token "Upgrade", any case.
-        if h.count("Connection") == 0 {
-            return Err(HandshakeError::MissingHeader("Connection"));
-        }
-        if !h.contains_token("Connection", "upgrade") {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Connection",
-                reason: "it does not hold the token Upgrade",
-            });
-        }
+        h.require_connection_upgrade()?;
         // Check 4, and §11.3.3: one Sec-WebSocket-Accept, matching the key,
         // leading and trailing whitespace ignored.
         let Some(accept) = h.single("Sec-WebSocket-Accept")? else {

@@ -78,15 +78,7 @@ impl Request {
             });
         }
         // RFC 6455 §4.2.1, item 4: Connection holds the token "Upgrade", any case.
-        if h.count("Connection") == 0 {
-            return Err(HandshakeError::MissingHeader("Connection"));
-        }
-        if !h.contains_token("Connection", "upgrade") {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Connection",
-                reason: "it does not hold the token Upgrade",
-            });
-        }
+        h.require_connection_upgrade()?;
         // RFC 6455 §4.2.1, item 6; §4.2.2: another version earns a 426 that
         // lists ours (§4.4). It is checked before the key, whose form a
         // client of another version may not share.
