@@ -5,18 +5,26 @@
 use std::fs;
 use std::path::Path;
 
+use wsproto::deflate::Compressor;
 use wsproto::entropy::SeededEntropy;
 use wsproto::extensions::DeflateConfig;
+use wsproto::extensions::NegotiatedDeflate;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode};
 use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
 use wsproto::Config;
-use wsproto_fuzz::{connection, extensions, handshake, inflate, knobs_len};
+use wsproto_fuzz::{connection, connection_deflate, extensions, handshake, inflate, knobs_len};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// One frame, masked with [`KEY`] when `masked`.
 fn frame(fin: bool, opcode: OpCode, payload: &[u8], masked: bool) -> Vec<u8> {
+    frame_rsv1(fin, false, opcode, payload, masked)
+}
+
+/// One frame with RSV1 (a compressed message's first frame) as given.
+fn frame_rsv1(fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], masked: bool) -> Vec<u8> {
     let mut header = FrameHeader::new(fin, opcode, payload.len() as u64);
+    header.rsv1 = rsv1;
     header.mask = masked.then_some(KEY);
     let mut out = vec![0; header.encoded_len()];
     header.encode(&mut out);
@@ -46,6 +54,102 @@ fn frames(masked: bool) -> Vec<Vec<u8>> {
         f(true, OpCode::Binary, &[0xcd; 4097]),
         f(true, OpCode::Close, &[0x03, 0xe8]),
         all,
+    ]
+}
+
+/// Compressed conversations from a peer: the examples of RFC 7692 §7.2.3
+/// (server-style unmasked, or masked as a client sends them), then a ping, a
+/// large compressed binary message, a bomb past the 16 KiB limit, a close.
+fn deflate_frames(masked: bool) -> Vec<(&'static str, Vec<u8>)> {
+    let f = |fin, rsv1, op, p: &[u8]| frame_rsv1(fin, rsv1, op, p, masked);
+    let hello = b"\xf2\x48\xcd\xc9\xc9\x07\x00";
+    let params = NegotiatedDeflate {
+        compress_window_bits: 15,
+        compress_no_context_takeover: true,
+        decompress_window_bits: 15,
+        decompress_no_context_takeover: true,
+    };
+    let compress = |message: &[u8]| {
+        let mut out = Vec::new();
+        Compressor::new(&params, 6).compress(message, &mut out);
+        out
+    };
+    let close = f(true, false, OpCode::Close, &[0x03, 0xe8, b'b', b'y', b'e']);
+    let mut all = Vec::new();
+    // §7.2.3.1, one frame.
+    let single = f(true, true, OpCode::Text, hello);
+    // §7.2.3.1, fragmented, with a ping between the fragments.
+    let mut fragmented = f(false, true, OpCode::Text, &hello[..3]);
+    fragmented.extend(f(true, false, OpCode::Ping, b"ping"));
+    fragmented.extend(f(true, false, OpCode::Continuation, &hello[3..]));
+    // §7.2.3.2, the second "Hello" refers back to the first.
+    let mut takeover = single.clone();
+    takeover.extend(f(true, true, OpCode::Text, b"\xf2\x00\x11\x00\x00"));
+    // §7.2.3.3, a stored block.
+    let stored = f(
+        true,
+        true,
+        OpCode::Text,
+        b"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00",
+    );
+    // §7.2.3.4, BFINAL set.
+    let bfinal = f(
+        true,
+        true,
+        OpCode::Text,
+        b"\xf3\x48\xcd\xc9\xc9\x07\x00\x00",
+    );
+    // §7.2.3.5, two blocks.
+    let two_blocks = f(
+        true,
+        true,
+        OpCode::Text,
+        b"\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00",
+    );
+    // §7.2.3.6, an empty message.
+    let empty = f(true, true, OpCode::Binary, b"\x00");
+    // A large binary message in three frames; an uncompressed one after it.
+    let large = compress(
+        &(0..6000u32)
+            .map(|i| (i * i % 251) as u8)
+            .collect::<Vec<_>>(),
+    );
+    let third = large.len() / 3;
+    let mut binary = f(false, true, OpCode::Binary, &large[..third]);
+    binary.extend(f(
+        false,
+        false,
+        OpCode::Continuation,
+        &large[third..2 * third],
+    ));
+    binary.extend(f(true, false, OpCode::Continuation, &large[2 * third..]));
+    binary.extend(f(true, false, OpCode::Binary, &[0xab; 300]));
+    // Past the message limit once inflated.
+    let bomb = f(true, true, OpCode::Binary, &compress(&[0; 20000]));
+    for wire in [
+        &single,
+        &fragmented,
+        &takeover,
+        &stored,
+        &bfinal,
+        &two_blocks,
+        &empty,
+        &binary,
+    ] {
+        all.extend_from_slice(wire);
+    }
+    all.extend_from_slice(&close);
+    vec![
+        ("single", single),
+        ("fragmented", fragmented),
+        ("takeover", takeover),
+        ("stored", stored),
+        ("bfinal", bfinal),
+        ("two_blocks", two_blocks),
+        ("empty", empty),
+        ("binary", binary),
+        ("bomb", bomb),
+        ("all", all),
     ]
 }
 
@@ -93,6 +197,30 @@ fn main() {
             write(target, &format!("one{i}"), &with(&conn_prefix, wire));
             write(target, &format!("cut{i}"), &with(&cut, wire));
             write(target, &format!("stream{i}"), &with(&streaming, wire));
+        }
+    }
+
+    // connection_deflate: the server (masked frames) and the client
+    // (unmasked), each in one read, in reads of 1, 3, 7 and 64 bytes half
+    // through recv_buffer, and streaming with no context takeover, 9-bit
+    // windows, level 1 and a threshold of 8 bytes.
+    let deflate_prefix = vec![0u8; knobs_len::<connection_deflate::Knobs>()];
+    assert_eq!(deflate_prefix.len(), 13, "the offsets below");
+    for (role, client) in [("server", 0u8), ("client", 1)] {
+        let mut one = deflate_prefix.clone();
+        one[0] = client;
+        let mut cut = one.clone();
+        cut[8..13].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010]);
+        let mut other = cut.clone();
+        other[1..8].copy_from_slice(&[6, 1, 6, 1, 1, 2, 8]);
+        for (name, wire) in deflate_frames(client == 0) {
+            for (variant, prefix) in [("one", &one), ("cut", &cut), ("other", &other)] {
+                write(
+                    "connection_deflate",
+                    &format!("{role}_{variant}_{name}"),
+                    &with(prefix, &wire),
+                );
+            }
         }
     }
 

@@ -126,7 +126,6 @@ pub fn run_inflate(data: &[u8]) {
     }
 }
 
-
 /// The `deflate_roundtrip` target: knobs, then messages.
 pub fn run_roundtrip(data: &[u8]) {
     let (knobs, wire) = crate::split_input::<Knobs>(data);

@@ -10,6 +10,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 
 pub mod connection;
+pub mod connection_deflate;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
