@@ -20,7 +20,7 @@
 //! `ProtocolError` and the connection is closed.
 
 use arbitrary::Arbitrary;
-use wsproto::frame::{self, apply_mask, FrameHeader, OpCode, Parsed};
+use wsproto::frame::OpCode;
 use wsproto::{CloseCode, Config, Connection, Event, MessageKind, ProtocolError, Role};
 
 use crate::Cuts;
@@ -212,70 +212,30 @@ impl Driver {
                     );
                 }
             }
-            Event::Ping(data) => {
-                assert!(data.len() <= frame::MAX_CONTROL_PAYLOAD);
-                self.pings.push(data.to_vec());
-            }
-            Event::Pong(data) => assert!(data.len() <= frame::MAX_CONTROL_PAYLOAD),
-            Event::Close(close) => {
-                if let Some(close) = close {
-                    assert!(close.code.is_valid_on_wire(), "{close:?}");
-                    assert!(close.reason.len() <= frame::MAX_CONTROL_PAYLOAD - 2);
+            other => {
+                if crate::check_control_event(other, &mut self.pings) {
+                    self.ended = Some(event.clone());
                 }
-                self.ended = Some(event);
             }
-            Event::ProtocolError(error) => {
-                let code = error.close_code();
-                assert!(
-                    code.is_valid_on_wire() || code == CloseCode::ABNORMAL,
-                    "{error:?} maps to {code:?}"
-                );
-                self.ended = Some(event);
-            }
-            _ => {}
         }
     }
 
     /// Parses every complete frame written since the last check.
     fn check_wire(&mut self) {
-        loop {
-            let rest = &self.wire[self.checked..];
-            let (header, len) = match FrameHeader::parse(rest) {
-                Ok(Parsed::Complete(header, len)) => (header, len),
-                Ok(Parsed::Partial(_)) => return,
-                Err(e) => panic!("sent an invalid frame header: {e:?} in {rest:02x?}"),
-            };
-            let end = len + header.payload_len as usize;
-            if rest.len() < end {
-                return;
-            }
-            let mut payload = rest[len..end].to_vec();
-            self.checked += end;
-            assert!(!self.close_on_wire, "{header:?} sent after the close frame");
-            assert_eq!(
-                header.mask.is_some(),
-                self.conn.role() == Role::Client,
-                "masked exactly when a client"
+        let role = self.conn.role();
+        while let Some((header, _)) = crate::next_sent_frame(
+            &self.wire,
+            &mut self.checked,
+            role,
+            &self.pings,
+            &mut self.close_on_wire,
+        ) {
+            assert!(!header.rsv1, "{header:?}");
+            assert!(
+                matches!(header.opcode, OpCode::Pong | OpCode::Close),
+                "sent {:?} though nothing was sent",
+                header.opcode
             );
-            assert!(header.fin && !header.rsv1 && !header.rsv2 && !header.rsv3);
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
-            match header.opcode {
-                OpCode::Pong => assert!(
-                    self.pings.contains(&payload),
-                    "pong {payload:02x?} answers no ping"
-                ),
-                OpCode::Close => {
-                    match frame::parse_close_payload(&payload) {
-                        Ok(Some((code, _))) => assert!(code.is_valid_on_wire(), "sent {code:?}"),
-                        Ok(None) => {}
-                        Err(e) => panic!("sent an invalid close payload {payload:02x?}: {e:?}"),
-                    }
-                    self.close_on_wire = true;
-                }
-                other => panic!("sent {other:?} though nothing was sent"),
-            }
         }
     }
 }

@@ -8,6 +8,10 @@
 //! is `zeros(knobs_len) ++ wire`: see [`seed`] and `examples/seed.rs`.
 
 use arbitrary::{Arbitrary, Unstructured};
+use wsproto::frame::{
+    apply_mask, parse_close_payload, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD,
+};
+use wsproto::{CloseCode, Event, Role};
 
 pub mod connection;
 pub mod connection_deflate;
@@ -65,4 +69,89 @@ pub fn seed<'a, K: Arbitrary<'a>>(wire: &[u8]) -> Vec<u8> {
     let mut input = vec![0; knobs_len::<K>()];
     input.extend_from_slice(wire);
     input
+}
+
+/// The checks every connection target makes on a control event or on the
+/// event that ends a connection. Records ping payloads in `pings`; returns
+/// whether `event` ends the connection (nothing may follow it).
+pub fn check_control_event(event: &Event, pings: &mut Vec<Vec<u8>>) -> bool {
+    match event {
+        Event::Ping(data) => {
+            assert!(data.len() <= MAX_CONTROL_PAYLOAD);
+            pings.push(data.to_vec());
+            false
+        }
+        Event::Pong(data) => {
+            assert!(data.len() <= MAX_CONTROL_PAYLOAD);
+            false
+        }
+        Event::Close(close) => {
+            if let Some(close) = close {
+                assert!(close.code.is_valid_on_wire(), "{close:?}");
+                assert!(close.reason.len() <= MAX_CONTROL_PAYLOAD - 2);
+            }
+            true
+        }
+        Event::ProtocolError(error) => {
+            let code = error.close_code();
+            assert!(
+                code.is_valid_on_wire() || code == CloseCode::ABNORMAL,
+                "{error:?} maps to {code:?}"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The next complete frame a connection in `role` wrote at
+/// `wire[*checked..]`, unmasked, after the checks every sent frame passes:
+/// a valid header, masked exactly when a client, FIN, no RSV2/RSV3, nothing
+/// after a close frame; a pong answers a ping in `pings`, a close payload is
+/// valid (and sets `close_on_wire`). `None` while no whole frame is there.
+pub fn next_sent_frame(
+    wire: &[u8],
+    checked: &mut usize,
+    role: Role,
+    pings: &[Vec<u8>],
+    close_on_wire: &mut bool,
+) -> Option<(FrameHeader, Vec<u8>)> {
+    let rest = &wire[*checked..];
+    let (header, len) = match FrameHeader::parse(rest) {
+        Ok(Parsed::Complete(header, len)) => (header, len),
+        Ok(Parsed::Partial(_)) => return None,
+        Err(e) => panic!("sent an invalid frame header: {e:?} in {rest:02x?}"),
+    };
+    let end = len + header.payload_len as usize;
+    if rest.len() < end {
+        return None;
+    }
+    let mut payload = rest[len..end].to_vec();
+    *checked += end;
+    assert!(!*close_on_wire, "{header:?} sent after the close frame");
+    assert_eq!(
+        header.mask.is_some(),
+        role == Role::Client,
+        "masked exactly when a client"
+    );
+    assert!(header.fin && !header.rsv2 && !header.rsv3, "{header:?}");
+    if let Some(key) = header.mask {
+        apply_mask(&mut payload, key, 0);
+    }
+    match header.opcode {
+        OpCode::Pong => assert!(
+            pings.contains(&payload),
+            "pong {payload:02x?} answers no ping"
+        ),
+        OpCode::Close => {
+            match parse_close_payload(&payload) {
+                Ok(Some((code, _))) => assert!(code.is_valid_on_wire(), "sent {code:?}"),
+                Ok(None) => {}
+                Err(e) => panic!("sent an invalid close payload {payload:02x?}: {e:?}"),
+            }
+            *close_on_wire = true;
+        }
+        _ => {}
+    }
+    Some((header, payload))
 }
