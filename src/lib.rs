@@ -1,14 +1,17 @@
-//! A sans-IO WebSocket implementation (RFC 6455).
+//! A sans-IO WebSocket implementation (RFC 6455) with permessage-deflate
+//! (RFC 7692).
 //!
 //! `wsproto` turns bytes into events and calls into bytes. Its core is a pure
 //! state machine: it parses and encodes frames, masks and unmasks them,
-//! validates UTF-8, runs the closing handshake and the HTTP/1.1 opening
-//! handshake, all from byte buffers that the caller fills and drains.
+//! validates UTF-8 as it arrives, compresses and inflates messages, runs the
+//! HTTP/1.1 opening handshake and the closing handshake, and keeps keepalive
+//! and close timers, all from byte buffers that the caller fills and drains
+//! and from the time the caller passes in.
 //!
 //! What it never does: open a socket, spawn a thread, sleep, read a clock, or
 //! reach for a global random number generator. Those belong to the caller, or
-//! to the thin optional adapter in [`blocking`] that drives the core over any
-//! `std::io::Read + Write` stream.
+//! to the thin optional adapter in `blocking` that drives the core over any
+//! `std::io::Read + Write` stream, using only the public API below.
 //!
 //! # Layers
 //!
@@ -16,9 +19,12 @@
 //! |---|---|
 //! | [`frame`] | the wire format of one frame: header, opcode, mask, close payload |
 //! | [`utf8`] | a streaming UTF-8 validator that fails fast, and [`Utf8Bytes`] |
+//! | [`extensions`] | the `Sec-WebSocket-Extensions` grammar and permessage-deflate negotiation |
+//! | `deflate` | the permessage-deflate codec (feature `deflate`, on by default) |
 //! | [`handshake`] | the opening handshake for both roles |
-//! | [`Connection`] | the state machine after the handshake |
-//! | [`blocking`] | a `std::io` adapter (feature `blocking`, on by default) |
+//! | [`Connection`] | the state machine after the handshake: messages, control frames, closing, timers, the send queue |
+//! | [`config`], [`entropy`], [`error`] | settings and limits, the source of mask keys, the two kinds of error |
+//! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
 //!
 //! # A server, in memory
 //!

@@ -473,7 +473,7 @@ impl Connection {
     /// Queues a prepared message (server role only): the frame's bytes are
     /// shared, not copied, however many connections it is queued on.
     ///
-    /// A message prepared [`with_deflate`](PreparedMessage::with_deflate)
+    /// A message prepared with `PreparedMessage::with_deflate`
     /// goes out compressed on connections that negotiated permessage-deflate
     /// without context takeover for this end's messages and a window at least
     /// as large as the one it was compressed with; on the others it goes out
