@@ -7,8 +7,9 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wsproto::blocking::{self, Error, Message, Rejection};
+use wsproto::blocking::{self, Error, Rejection};
 use wsproto::handshake::{Accept, ClientRequest, HandshakeError};
+use wsproto::Message;
 use wsproto::{Bytes, CloseCode, Config, ProtocolError};
 
 /// Every socket read in these tests gives up after this long.

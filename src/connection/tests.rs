@@ -1,6 +1,7 @@
 //! The RFC 6455 rules the connection enforces, one test each.
 
 use super::*;
+use crate::close::CloseCode;
 use crate::entropy::SeededEntropy;
 use crate::error::Error;
 use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -58,7 +59,7 @@ fn server_fails_on(bytes: &[u8]) -> (ProtocolError, Vec<u8>) {
     let mut conn = server();
     conn.handle_read(bytes);
     let evs = events(&mut conn);
-    let Some(Event::ProtocolError(e)) = evs.last().cloned() else {
+    let Some(Event::Failed(e)) = evs.last().cloned() else {
         panic!("expected a protocol error, got {evs:?}");
     };
     assert!(conn.is_closed());
@@ -84,7 +85,7 @@ fn client_rejects_masked_frame_with_1002() {
     conn.handle_read(&from_client(0x82, b"abc"));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::MaskedFrame))
+        Some(Event::Failed(ProtocolError::MaskedFrame))
     );
     let out = transmitted(&mut conn);
     // The client's close frame is masked: opcode, then mask bit and length 2.
@@ -100,7 +101,7 @@ fn server_accepts_unmasked_frames_when_configured() {
     conn.handle_read(&wire(0x82, b"abc", None));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::Binary(Bytes::from_static(b"abc")))
+        Some(Event::Message(Message::Binary(Bytes::from_static(b"abc"))))
     );
 }
 
@@ -153,8 +154,8 @@ fn fragments_are_joined_with_control_frames_between_them() {
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Ping(Bytes::from_static(b"p")),
-            Event::Text("Hello, wörld".into())
+            Event::Message(Message::Ping(Bytes::from_static(b"p"))),
+            Event::Message(Message::Text("Hello, wörld".into()))
         ]
     );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"p", None));
@@ -195,7 +196,9 @@ fn ping_is_answered_with_the_same_payload() {
     conn.handle_read(&from_client(0x89, b"are you there"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Ping(Bytes::from_static(b"are you there"))]
+        vec![Event::Message(Message::Ping(Bytes::from_static(
+            b"are you there"
+        )))]
     );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"are you there", None));
 }
@@ -206,7 +209,7 @@ fn auto_pong_can_be_turned_off() {
     conn.handle_read(&from_client(0x89, b"x"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Ping(Bytes::from_static(b"x"))]
+        vec![Event::Message(Message::Ping(Bytes::from_static(b"x")))]
     );
     assert_eq!(conn.poll_transmit(), None);
 }
@@ -217,7 +220,7 @@ fn pong_is_reported() {
     conn.handle_read(&from_client(0x8A, b"beat"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Pong(Bytes::from_static(b"beat"))]
+        vec![Event::Message(Message::Pong(Bytes::from_static(b"beat")))]
     );
 }
 
@@ -248,7 +251,7 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
     conn.handle_read(&bytes[..6 + 3]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -258,7 +261,7 @@ fn invalid_utf8_fails_in_the_first_fragment_of_a_message() {
     conn.handle_read(&from_client(0x01, &[0xce, 0xba, 0xed, 0xa0, 0x80]));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -270,7 +273,10 @@ fn code_point_split_across_fragments_is_valid() {
     bytes.extend(from_client(0x00, &euro[1..2]));
     bytes.extend(from_client(0x80, &euro[2..]));
     conn.handle_read(&bytes);
-    assert_eq!(events(&mut conn), vec![Event::Text("€".into())]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Text("€".into()))]
+    );
 }
 
 #[test]
@@ -290,11 +296,11 @@ fn close_is_echoed_once_and_nothing_further_is_delivered() {
     bytes.extend(from_client(0x81, b"after"));
     conn.handle_read(&bytes);
     conn.handle_read(&from_client(0x81, b"later still"));
-    let close = CloseFrame {
-        code: CloseCode::NORMAL,
-        reason: "bye".into(),
-    };
-    assert_eq!(events(&mut conn), vec![Event::Close(Some(close))]);
+    let close = CloseFrame::new(CloseCode::NORMAL, "bye");
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Close(Some(close)))]
+    );
     assert_eq!(transmitted(&mut conn), close_frame(1000));
     assert!(conn.is_closed(), "the server closes the transport first");
     assert_eq!(conn.send_text("x"), Err(Error::AlreadyClosing));
@@ -304,7 +310,10 @@ fn close_is_echoed_once_and_nothing_further_is_delivered() {
 fn empty_close_is_echoed_empty() {
     let mut conn = server();
     conn.handle_read(&from_client(0x88, b""));
-    assert_eq!(events(&mut conn), vec![Event::Close(None)]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Close(None))]
+    );
     assert_eq!(transmitted(&mut conn), wire(0x88, b"", None));
 }
 
@@ -362,15 +371,12 @@ fn messages_still_arrive_after_this_end_sent_close() {
     let mut bytes = from_client(0x82, b"late");
     bytes.extend(from_client(0x88, &1000u16.to_be_bytes()));
     conn.handle_read(&bytes);
-    let close = CloseFrame {
-        code: CloseCode::NORMAL,
-        reason: "".into(),
-    };
+    let close = CloseFrame::new(CloseCode::NORMAL, "");
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Binary(Bytes::from_static(b"late")),
-            Event::Close(Some(close))
+            Event::Message(Message::Binary(Bytes::from_static(b"late"))),
+            Event::Message(Message::Close(Some(close)))
         ]
     );
     // The close was answered by ours already: nothing more is sent.
@@ -383,7 +389,10 @@ fn client_waits_for_the_server_to_close_the_transport() {
     let mut conn = client();
     conn.close(CloseCode::NORMAL, "").unwrap();
     conn.handle_read(&close_frame(1000));
-    assert!(matches!(conn.poll_event(), Some(Event::Close(_))));
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Close(_)))
+    ));
     assert!(
         !conn.is_closed(),
         "RFC 6455 §7.1.1: the server closes first"
@@ -403,8 +412,8 @@ fn eof_without_close_is_an_abnormal_closure_after_buffered_events() {
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Binary(Bytes::from_static(b"kept")),
-            Event::ProtocolError(ProtocolError::UnexpectedEof)
+            Event::Message(Message::Binary(Bytes::from_static(b"kept"))),
+            Event::Failed(ProtocolError::UnexpectedEof)
         ]
     );
     assert_eq!(
@@ -423,7 +432,7 @@ fn frame_over_the_limit_fails_with_1009_before_its_payload_arrives() {
     conn.handle_read(&from_client(0x82, &[0; 101])[..8]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::FrameTooLarge {
+        Some(Event::Failed(ProtocolError::FrameTooLarge {
             size: 101,
             limit: 100
         }))
@@ -439,7 +448,7 @@ fn fragmented_message_over_the_limit_fails_with_1009() {
     conn.handle_read(&bytes);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::MessageTooLarge {
+        Some(Event::Failed(ProtocolError::MessageTooLarge {
             size: 12,
             limit: 10
         }))
@@ -486,7 +495,7 @@ fn streaming_fails_fast_on_invalid_utf8() {
     conn.handle_read(&bytes[..9]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -515,7 +524,7 @@ fn payload_is_a_slice_of_the_read_buffer() {
     buf.copy_from_slice(&bytes);
     let start = buf.as_ptr() as usize;
     conn.handle_received(bytes.len());
-    let Some(Event::Binary(data)) = conn.poll_event() else {
+    let Some(Event::Message(Message::Binary(data))) = conn.poll_event() else {
         panic!()
     };
     assert_eq!(
@@ -533,7 +542,7 @@ fn unfilled_recv_buffer_is_not_taken_as_data() {
     conn.handle_read(&from_client(0x82, b"x"));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::Binary(Bytes::from_static(b"x")))
+        Some(Event::Message(Message::Binary(Bytes::from_static(b"x"))))
     );
 }
 
