@@ -24,9 +24,7 @@ fn quiet() -> Config {
 #[test]
 fn keepalive_pings_one_interval_after_the_last_thing_received() {
     for drive in [Drive::EveryBatch, Drive::DeadlinesOnly] {
-        let server = quiet()
-            .ping_interval(Some(SEC))
-            .pong_timeout(Some(SEC / 2));
+        let server = quiet().ping_interval(Some(SEC)).pong_timeout(Some(SEC / 2));
         let mut pair = Clocked::new(quiet(), server, drive);
         pair.run_until(10 * SEC);
         // Each ping is answered at once, so each next one comes exactly one
@@ -57,9 +55,7 @@ fn keepalive_waits_an_interval_after_data_from_the_peer() {
 #[test]
 fn unanswered_keepalive_fails_with_1011_at_the_pong_deadline() {
     for drive in [Drive::EveryBatch, Drive::DeadlinesOnly] {
-        let server = quiet()
-            .ping_interval(Some(SEC))
-            .pong_timeout(Some(SEC / 2));
+        let server = quiet().ping_interval(Some(SEC)).pong_timeout(Some(SEC / 2));
         let mut pair = Clocked::new(quiet(), server, drive);
         pair.client_reads = false; // the peer is gone: nothing answers
         pair.run_until(5 * SEC);
@@ -147,7 +143,11 @@ fn client_close_timeout_ends_the_wait_for_the_servers_eof() {
         assert!(pair.server.is_closed());
         pair.run_until(5 * SEC);
         assert_eq!(pair.client.state(), State::Closed, "{drive:?}");
-        assert_eq!(pair.client.failure(), None, "the handshake itself was clean");
+        assert_eq!(
+            pair.client.failure(),
+            None,
+            "the handshake itself was clean"
+        );
         assert_eq!(pair.client.close_code(), Some(CloseCode::NORMAL));
     }
 }

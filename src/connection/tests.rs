@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::close::CloseCode;
+use crate::close::CloseFrame;
 use crate::entropy::SeededEntropy;
 use crate::error::Error;
 use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -581,4 +582,284 @@ fn seeded_client_output_is_repeatable() {
     a.send_text("same").unwrap();
     b.send_text("same").unwrap();
     assert_eq!(transmitted(&mut a), transmitted(&mut b));
+}
+
+// ----- memory: what the limits see -----
+
+#[test]
+fn frame_that_arrived_whole_and_fits_the_budget_is_accepted() {
+    // Budget B: a frame whose payload P arrived with its header costs the
+    // base state plus P once, not twice.
+    let budget = 16 * 1024;
+    let mut conn = Connection::new(Role::Server, Config::default().memory_budget(Some(budget)));
+    let payload = vec![5u8; 9 * 1024];
+    conn.handle_read(&from_client(0x82, &payload));
+    assert!(conn.memory_usage() < budget);
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Binary(Bytes::from(payload))))
+    );
+}
+
+#[test]
+fn control_payloads_are_owned_and_hold_no_read_buffer() {
+    let mut conn = server();
+    let mut wire = from_client(0x82, &[1; 60_000]);
+    wire.extend(from_client(0x89, b"ping!"));
+    wire.extend(from_client(0x8A, b"pong!"));
+    conn.handle_read(&wire);
+    let Some(Event::Message(Message::Binary(big))) = conn.poll_event() else {
+        panic!()
+    };
+    drop(big);
+    let Some(Event::Message(Message::Ping(ping))) = conn.poll_event() else {
+        panic!()
+    };
+    let Some(Event::Message(Message::Pong(pong))) = conn.poll_event() else {
+        panic!()
+    };
+    // Copies, not slices of the 60 kB read allocation.
+    assert!(ping.is_unique() && pong.is_unique());
+    let start = wire.as_ptr() as usize;
+    assert!(!(start..start + wire.len()).contains(&(ping.as_ptr() as usize)));
+    assert_eq!((&ping[..], &pong[..]), (&b"ping!"[..], &b"pong!"[..]));
+    // The pending pong is held inline, and counted.
+    assert_eq!(conn.buffered_amount(), 2 + 5);
+    assert!(conn.memory_usage() < 4096, "{}", conn.memory_usage());
+}
+
+#[test]
+fn client_pending_pong_counts_its_mask_key() {
+    let mut conn = client();
+    conn.handle_read(&wire(0x89, b"abc", None));
+    let _ = events(&mut conn);
+    assert_eq!(conn.buffered_amount(), 6 + 3);
+    assert_eq!(transmitted(&mut conn).len(), 6 + 3);
+}
+
+#[test]
+fn poll_event_between_recv_buffer_and_handle_received_loses_nothing() {
+    let mut conn = server();
+    let first = from_client(0x81, b"one");
+    let second = from_client(0x81, b"two");
+    conn.handle_read(&first);
+    conn.recv_buffer(64)[..second.len()].copy_from_slice(&second);
+    // The application polls before it reports the read.
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Text("one".into())))
+    );
+    assert_eq!(conn.poll_event(), None);
+    conn.handle_received(second.len());
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Text("two".into())))
+    );
+}
+
+// ----- the caller's text -----
+
+#[test]
+fn invalid_text_from_the_caller_is_an_error_and_queues_nothing() {
+    let mut conn = server();
+    assert_eq!(
+        conn.send_uncompressed(MessageKind::Text, &b"\xff"[..]),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b"ok \xc0"[..], false),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(conn.buffered_amount(), 0);
+    // A code point may straddle fragments; the last must finish it.
+    conn.send_fragment(MessageKind::Text, &b"\xe2\x82"[..], false)
+        .unwrap();
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b""[..], true),
+        Err(Error::InvalidUtf8)
+    );
+    conn.send_fragment(MessageKind::Text, &b"\xac"[..], true)
+        .unwrap();
+    conn.send_uncompressed(MessageKind::Binary, &b"\xff"[..])
+        .unwrap();
+    let mut peer = client();
+    peer.handle_read(&transmitted(&mut conn));
+    assert_eq!(
+        events(&mut peer),
+        [
+            Event::Message(Message::Text("€".into())),
+            Event::Message(Message::Binary(Bytes::from_static(b"\xff")))
+        ]
+    );
+}
+
+#[test]
+fn fragments_out_of_sequence_are_typed_errors() {
+    let mut conn = server();
+    conn.send_fragment(MessageKind::Binary, &b"a"[..], false)
+        .unwrap();
+    assert_eq!(
+        conn.send_text("whole"),
+        Err(Error::FragmentedMessageInProgress(MessageKind::Binary))
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b"b"[..], true),
+        Err(Error::FragmentKindMismatch {
+            started: MessageKind::Binary,
+            given: MessageKind::Text
+        })
+    );
+}
+
+// ----- RFC 6455 §7: the closing handshake, more cases -----
+
+#[test]
+fn pings_after_this_end_sent_close_get_no_pong() {
+    let mut conn = server();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    let _ = transmitted(&mut conn);
+    conn.handle_read(&from_client(0x89, b"late"));
+    assert_eq!(
+        events(&mut conn),
+        [Event::Message(Message::Ping(Bytes::from_static(b"late")))]
+    );
+    assert_eq!(conn.buffered_amount(), 0);
+    assert_eq!(transmitted(&mut conn), b"");
+}
+
+#[test]
+fn close_in_the_middle_of_a_fragmented_message_ends_it_undelivered() {
+    let mut conn = server();
+    let mut bytes = from_client(0x01, b"half a");
+    bytes.extend(from_client(0x88, &1000u16.to_be_bytes()));
+    bytes.extend(from_client(0x80, b" message"));
+    conn.handle_read(&bytes);
+    assert_eq!(
+        events(&mut conn),
+        [Event::Message(Message::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            ""
+        ))))]
+    );
+    assert_eq!(transmitted(&mut conn), close_frame(1000));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn registered_and_private_codes_are_accepted_and_echoed() {
+    for code in [1012u16, 1013, 1014, 3000, 4999] {
+        let mut conn = server();
+        conn.handle_read(&from_client(0x88, &code.to_be_bytes()));
+        assert_eq!(
+            events(&mut conn),
+            [Event::Message(Message::Close(Some(CloseFrame::new(
+                CloseCode(code),
+                ""
+            ))))],
+            "{code}"
+        );
+        assert_eq!(transmitted(&mut conn), close_frame(code), "{code}");
+        assert_eq!(conn.close_code(), Some(CloseCode(code)));
+    }
+}
+
+#[test]
+fn close_without_status_is_an_empty_close_frame() {
+    let mut conn = server();
+    conn.close_without_status().unwrap();
+    assert_eq!(transmitted(&mut conn), [0x88, 0x00]);
+    assert_eq!(conn.sent_close().unwrap().code, CloseCode::NO_STATUS);
+    assert_eq!(conn.close_without_status(), Err(Error::AlreadyClosing));
+}
+
+#[test]
+fn fail_queues_its_close_stops_input_and_closes() {
+    let mut conn = server();
+    conn.fail(CloseCode::POLICY_VIOLATION, "not allowed")
+        .unwrap();
+    assert!(conn.is_closed());
+    assert_eq!(conn.state(), State::Closed);
+    conn.handle_read(&from_client(0x81, b"ignored"));
+    assert_eq!(conn.poll_event(), None, "input stops at once");
+    let out = transmitted(&mut conn);
+    assert_eq!(&out[..4], &[0x88, 13, 0x03, 0xF0]);
+    assert_eq!(&out[4..], b"not allowed");
+    assert!(conn.poll_shutdown());
+    assert!(!conn.poll_shutdown(), "said once");
+    assert_eq!(
+        conn.fail(CloseCode::POLICY_VIOLATION, ""),
+        Err(Error::AlreadyClosing)
+    );
+    assert_eq!(
+        server().fail(CloseCode::ABNORMAL, ""),
+        Err(Error::InvalidCloseCode(1006))
+    );
+}
+
+#[test]
+fn poll_shutdown_waits_for_the_queue_and_the_close_handshake() {
+    let mut conn = server();
+    conn.send_text("bye soon").unwrap();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    assert!(!conn.poll_shutdown(), "the peer's close has not come");
+    conn.handle_read(&from_client(0x88, &1000u16.to_be_bytes()));
+    let _ = events(&mut conn);
+    assert!(conn.is_closed());
+    assert!(!conn.poll_shutdown(), "bytes are still queued");
+    let _ = transmitted(&mut conn);
+    assert!(conn.poll_shutdown());
+}
+
+#[test]
+fn close_records_are_kept_after_the_events_were_consumed() {
+    let mut conn = client();
+    conn.handle_read(&wire(0x88, b"\x03\xe9going", None));
+    let _ = events(&mut conn);
+    assert_eq!(
+        conn.received_close(),
+        Some(&CloseFrame::new(CloseCode::GOING_AWAY, "going"))
+    );
+    assert_eq!(conn.sent_close().unwrap().code, CloseCode::GOING_AWAY);
+    assert_eq!(conn.state(), State::AwaitingEof);
+    conn.handle_eof();
+    assert_eq!(conn.state(), State::Closed);
+    assert_eq!(conn.failure(), None);
+    assert_eq!(conn.close_code(), Some(CloseCode::GOING_AWAY));
+}
+
+#[test]
+fn eof_without_close_reports_1006_in_close_code() {
+    let mut conn = server();
+    conn.handle_eof();
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Failed(ProtocolError::UnexpectedEof))
+    );
+    assert_eq!(conn.close_code(), Some(CloseCode::ABNORMAL));
+    assert_eq!(transmitted(&mut conn), b"", "1006 is never sent");
+}
+
+#[test]
+fn send_takes_every_kind_of_message() {
+    let mut conn = server();
+    for message in [
+        Message::Text("t".into()),
+        Message::Binary(Bytes::from_static(b"b")),
+        Message::Ping(Bytes::from_static(b"p")),
+        Message::Pong(Bytes::from_static(b"q")),
+        Message::Close(None),
+    ] {
+        conn.send(message).unwrap();
+    }
+    assert_eq!(
+        transmitted(&mut conn),
+        b"\x81\x01t\x82\x01b\x89\x01p\x8a\x01q\x88\x00"
+    );
+}
+
+#[test]
+#[should_panic(expected = "payload length over 2^63 - 1")]
+fn encoding_a_length_with_the_top_bit_set_panics() {
+    let header = FrameHeader::new(true, OpCode::Binary, 1 << 63);
+    header.encode(&mut [0; MAX_HEADER_LEN]);
 }

@@ -122,11 +122,7 @@ impl Clocked {
     pub fn new(client: Config, server: Config, drive: Drive) -> Self {
         let start = std::time::Instant::now();
         let mut pair = Self {
-            client: Connection::with_entropy(
-                Role::Client,
-                client,
-                Box::new(SeededEntropy::new(7)),
-            ),
+            client: Connection::with_entropy(Role::Client, client, Box::new(SeededEntropy::new(7))),
             server: Connection::new(Role::Server, server),
             drive,
             now: start,
@@ -172,11 +168,13 @@ impl Clocked {
             }
             if self.server_reads && !self.to_server.is_empty() {
                 moved = true;
-                self.server.handle_read(&std::mem::take(&mut self.to_server));
+                self.server
+                    .handle_read(&std::mem::take(&mut self.to_server));
             }
             if self.client_reads && !self.to_client.is_empty() {
                 moved = true;
-                self.client.handle_read(&std::mem::take(&mut self.to_client));
+                self.client
+                    .handle_read(&std::mem::take(&mut self.to_client));
             }
             for (side, conn) in [
                 (Side::Client, &mut self.client),
