@@ -58,6 +58,7 @@ mod error;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+mod message;
 mod utf8;
 
 #[cfg(feature = "blocking")]
