@@ -35,4 +35,3 @@ pub enum Message {
     /// nothing further is delivered.
     Close(Option<CloseFrame>),
 }
-

@@ -108,5 +108,8 @@ fn every_module_imports_only_modules_below_it() {
             }
         }
     }
-    assert!(problems.is_empty(), "imports that point up or sideways: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "imports that point up or sideways: {problems:#?}"
+    );
 }

@@ -27,8 +27,8 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::config::Config;
-pub use crate::message::{Message, MessageKind};
 use crate::entropy::{Entropy, OsEntropy};
+pub use crate::message::{Message, MessageKind};
 use crate::utf8::Utf8Validator;
 use crate::ProtocolError;
 
