@@ -45,6 +45,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// The closing handshake's time limit ([`Config::close_timeout`]).
     pub close_timeout: Option<Duration>,
+    /// How long queued bytes may wait for the peer to take them ([`Config::send_timeout`]).
+    pub send_timeout: Option<Duration>,
     /// The opening handshake's time limit ([`Config::handshake_timeout`]).
     pub handshake_timeout: Option<Duration>,
     /// The permessage-deflate settings ([`Config::deflate`]).
@@ -65,6 +67,7 @@ impl Default for Config {
             pong_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
+            send_timeout: Some(Duration::from_secs(30)),
             handshake_timeout: Some(Duration::from_secs(10)),
             deflate: DeflateConfig::default(),
         }
@@ -196,6 +199,20 @@ impl Config {
     #[must_use]
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// How long a queued byte may wait to be handed out to the transport.
+    /// Default 30 s; `None` waits forever. On expiry the connection fails
+    /// with [`ProtocolError::SendTimeout`](crate::ProtocolError::SendTimeout)
+    /// and drops its queue: a peer that stops reading (its receive window
+    /// shut, a ping flood it never reads the answers to) cannot hold the
+    /// connection and its queued data, however slowly it takes bytes, since
+    /// the deadline is per byte queued, not per write. The adapters write
+    /// with this deadline.
+    #[must_use]
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
         self
     }
 
