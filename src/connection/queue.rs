@@ -181,6 +181,9 @@ impl Connection {
     /// lent were written to the transport.
     pub fn advance_transmit(&mut self, n: usize) {
         self.send.advance(n);
+        if self.send.is_empty() {
+            self.trim_pool();
+        }
     }
 
     /// Puts the pending automatic pongs at the front of the queue, if no
