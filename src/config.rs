@@ -28,6 +28,8 @@ pub struct Config {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) close_timeout: Option<Duration>,
     pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) max_handshake_size: usize,
+    pub(crate) max_handshake_headers: usize,
     pub(crate) deflate: DeflateConfig,
 }
 
@@ -46,6 +48,8 @@ impl Default for Config {
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
             handshake_timeout: Some(Duration::from_secs(10)),
+            max_handshake_size: 16 * 1024,
+            max_handshake_headers: 64,
             deflate: DeflateConfig::default(),
         }
     }
@@ -167,15 +171,51 @@ impl Config {
     /// or [`ServerHandshake`](crate::handshake::ServerHandshake) until the
     /// response or request head is complete. Default 10 s; `None` waits
     /// forever. On expiry the handshake fails with
-    /// [`HandshakeError::Timeout`](crate::handshake::HandshakeError::Timeout).
+    /// [`RequestError::Timeout`](crate::handshake::RequestError::Timeout) or
+    /// [`ResponseError::Timeout`](crate::handshake::ResponseError::Timeout).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The largest HTTP head the opening handshake reads from the peer (the
+    /// request for a server, the response for a client), in bytes, from the
+    /// request or status line to the blank line that ends it, inclusive.
+    /// Default 16 KiB.
+    ///
+    /// A head that has not ended within this many bytes fails as soon as the
+    /// bytes are there, without waiting for more; a server answers 431
+    /// (RFC 6585 §5). A handshake buffers at most this much plus one read,
+    /// and then at most a frame ([`max_frame_size`](Self::max_frame_size)
+    /// plus 14 bytes) after the head until the connection is handed over.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// The most header lines the peer's handshake head may have. Default 64.
+    ///
+    /// More fails the handshake; a server answers 431 (RFC 6585 §5).
+    /// Parsing allocates an array of this many entries (32 bytes each on
+    /// 64-bit targets) once, when the head is complete.
+    pub fn max_handshake_headers(mut self, count: usize) -> Self {
+        self.max_handshake_headers = count;
         self
     }
 
     /// The opening handshake's time limit.
     pub fn get_handshake_timeout(&self) -> Option<Duration> {
         self.handshake_timeout
+    }
+
+    /// The handshake head size limit, in bytes.
+    pub fn get_max_handshake_size(&self) -> usize {
+        self.max_handshake_size
+    }
+
+    /// The handshake header count limit.
+    pub fn get_max_handshake_headers(&self) -> usize {
+        self.max_handshake_headers
     }
 
     /// permessage-deflate (RFC 7692): whether the handshakes offer and

@@ -61,7 +61,8 @@ pub mod blocking;
 pub use bytes::Bytes;
 pub use config::Config;
 pub use connection::{
-    CloseFrame, Connection, Event, MessageKind, Payload, PreparedMessage, Role, TextPayload,
+    CloseFrame, Connection, Event, MessageKind, Negotiated, Payload, PreparedMessage, Role,
+    TextPayload,
 };
 pub use error::{Error, ProtocolError};
 pub use frame::CloseCode;

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsproto::blocking::{self, Error, Message, Rejection};
-use wsproto::handshake::{Accept, ClientRequest, HandshakeError};
+use wsproto::handshake::{Accept, ClientRequest, RequestError};
 use wsproto::{Bytes, CloseCode, Config, ProtocolError};
 
 /// Every socket read in these tests gives up after this long.
@@ -79,7 +79,7 @@ fn application_rejects_a_request_with_its_own_status() {
         .map(|_| ())
     });
     let err = blocking::connect(&format!("{url}/private")).unwrap_err();
-    let Error::Handshake(HandshakeError::UnexpectedStatus(response)) = err else {
+    let Error::Refused(response) = err else {
         panic!("expected a 401, got {err:?}");
     };
     assert_eq!(response.status(), 401);
@@ -130,6 +130,8 @@ fn raw_exchange(url_listener: TcpListener, request: &'static [u8]) -> (String, R
     stream.write_all(request).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    // The server lingers until we close.
+    drop(stream);
     (response, server.join().unwrap())
 }
 
@@ -144,7 +146,7 @@ fn malformed_request_gets_400_naming_the_problem() {
     assert!(response.contains("Sec-WebSocket-Key"), "{response}");
     assert!(matches!(
         result,
-        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+        Err(Error::Request(RequestError::MissingHeader(_)))
     ));
 }
 
@@ -246,7 +248,7 @@ fn handshake_timeout_drops_a_peer_that_sends_half_a_request() {
     peer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     assert!(matches!(
         server.join().unwrap(),
-        Err(Error::Handshake(HandshakeError::Timeout))
+        Err(Error::Request(RequestError::Timeout))
     ));
 }
 

@@ -1,6 +1,7 @@
 //! The WebSocket state machine after the opening handshake (RFC 6455 §5–§7).
 
 mod compression;
+mod negotiated;
 mod recv;
 mod send;
 mod timers;
@@ -13,6 +14,7 @@ use crate::frame::CloseCode;
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 use crate::ProtocolError;
 
+pub use negotiated::Negotiated;
 pub use send::{Payload, PreparedMessage, TextPayload};
 
 /// Which end of the connection this is. Clients mask what they send;
@@ -145,6 +147,8 @@ pub struct Connection {
     pending_pongs: std::collections::VecDeque<Bytes>,
     /// permessage-deflate, when negotiated.
     compression: Option<Box<compression::Compression>>,
+    /// What the opening handshake agreed.
+    negotiated: Negotiated,
 }
 
 impl Connection {
@@ -177,7 +181,48 @@ impl Connection {
             pending_event: None,
             pending_pongs: std::collections::VecDeque::new(),
             compression: None,
+            negotiated: Negotiated::new(),
         }
+    }
+
+    // ----- what the opening handshake agreed -----
+
+    /// A connection whose opening handshake ran elsewhere (an HTTP/2 or
+    /// HTTP/3 extended CONNECT, RFC 8441 / RFC 9220, a server framework's
+    /// upgrade) and agreed `negotiated`: its subprotocol and extensions, and
+    /// permessage-deflate, which the codec then runs with the level and
+    /// threshold of `config`'s [`DeflateConfig`](crate::extensions::DeflateConfig).
+    pub fn with_negotiated(role: Role, config: Config, negotiated: Negotiated) -> Self {
+        Self::with_parts(role, config, Box::new(OsEntropy::new()), negotiated)
+    }
+
+    /// [`with_negotiated`](Self::with_negotiated) with a source of mask keys.
+    pub(crate) fn with_parts(
+        role: Role,
+        config: Config,
+        entropy: Box<dyn Entropy>,
+        negotiated: Negotiated,
+    ) -> Self {
+        let mut conn = Self::with_entropy(role, config, entropy);
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = negotiated.get_deflate() {
+            let codec = compression::Compression::new(*deflate, conn.config.get_deflate());
+            conn.compression = Some(Box::new(codec));
+        }
+        conn.negotiated = negotiated;
+        conn
+    }
+
+    /// The subprotocol agreed in the opening handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.negotiated.get_subprotocol()
+    }
+
+    /// The extensions agreed in the opening handshake that the application
+    /// runs itself (permessage-deflate, which the connection runs, is
+    /// [`deflate`](Self::deflate)).
+    pub fn extensions(&self) -> &[crate::extensions::CustomExtension] {
+        self.negotiated.get_extensions()
     }
 
     // ----- getters -----
@@ -219,19 +264,6 @@ impl Connection {
             + self.pending_pongs.iter().map(Bytes::len).sum::<usize>()
             + self.entropy.memory_usage()
             + self.compression.as_ref().map_or(0, |c| c.memory_usage())
-    }
-
-    /// Turns permessage-deflate on with the parameters a negotiation agreed
-    /// (RFC 7692 §7). The handshakes do this themselves; call it for a
-    /// connection set up without one (an RFC 8441 stream, say). Do it before
-    /// any message crosses.
-    #[cfg(feature = "deflate")]
-    pub fn enable_deflate(
-        &mut self,
-        negotiated: crate::extensions::NegotiatedDeflate,
-        config: &crate::extensions::DeflateConfig,
-    ) {
-        self.compression = Some(Box::new(compression::Compression::new(negotiated, config)));
     }
 
     /// The permessage-deflate parameters in use, if the extension was negotiated.
