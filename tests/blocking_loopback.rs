@@ -280,3 +280,60 @@ fn user_read_timeout_returns_without_losing_data() {
     assert!(matches!(ws.read(), Err(Error::Closed)));
     server.join().unwrap().unwrap();
 }
+
+/// A client that keeps sending after its request head (a large body, say)
+/// while the server rejects it. The server must not close with those bytes
+/// unread: the kernel would answer with a reset, which on loopback arrives
+/// after the response and ends the read with `ECONNRESET` instead of the
+/// end of the stream (and on a real network can destroy the response in
+/// the client's buffer). With the lingering close the response is followed
+/// by a clean end of stream, whichever rejection path answered.
+#[test]
+fn rejection_reaches_a_client_still_sending_and_ends_with_fin_not_reset() {
+    for app_rejects in [true, false] {
+        let (listener, _) = listener();
+        let addr = listener.local_addr().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let server = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let result = blocking::accept_with(stream, Config::default(), |_| {
+                Err(Rejection::new(403).body("go away"))
+            });
+            // The stream is closed by now.
+            done_tx.send(()).unwrap();
+            result.map(|_| ())
+        });
+        let mut peer = TcpStream::connect(addr).unwrap();
+        peer.set_read_timeout(Some(LIMIT)).unwrap();
+        let version = if app_rejects { "13" } else { "8" };
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+        );
+        peer.write_all(head.as_bytes()).unwrap();
+        // Far more than the server reads with the head, less than it drains.
+        let _ = peer.write_all(&vec![0x5a; 256 * 1024]);
+        let _ = peer.shutdown(std::net::Shutdown::Write);
+        // Read only once the server has closed: any reset has happened.
+        done_rx.recv().unwrap();
+        let mut response = Vec::new();
+        let read = peer.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response);
+        assert!(read.is_ok(), "{read:?} after {response:?}");
+        if app_rejects {
+            assert!(
+                response.starts_with("HTTP/1.1 403 Forbidden\r\n"),
+                "{response}"
+            );
+            assert!(response.ends_with("\r\n\r\ngo away"), "{response}");
+            assert!(matches!(server.join().unwrap(), Err(Error::Rejected(403))));
+        } else {
+            assert!(response.starts_with("HTTP/1.1 426 "), "{response}");
+            assert!(response.ends_with("(RFC 6455 §4.4)\n"), "{response}");
+            assert!(matches!(
+                server.join().unwrap(),
+                Err(Error::Request(RequestError::UnsupportedVersion(_)))
+            ));
+        }
+    }
+}
