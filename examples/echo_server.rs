@@ -18,9 +18,10 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use wsproto::blocking::{self, Error, Message};
+use wsproto::blocking::{self, Error};
 use wsproto::handshake::Accept;
 use wsproto::Config;
+use wsproto::Message;
 
 fn main() -> ExitCode {
     let (addr, config) = match parse_args(std::env::args().skip(1)) {

@@ -5,10 +5,11 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wsproto::blocking::{self, Error, Message, Rejection};
+use wsproto::blocking::{self, Error, Rejection};
 use wsproto::handshake::{Accept, ClientRequest, RequestError};
+use wsproto::Message;
 use wsproto::{Bytes, CloseCode, Config, ProtocolError};
 
 /// Every socket read in these tests gives up after this long.
@@ -198,13 +199,12 @@ fn keepalive_pings_a_silent_peer_then_fails_with_1011_and_drops_it() {
         result
     });
     let mut peer = silent_client(addr);
-    let start = Instant::now();
     let mut wire = Vec::new();
     peer.read_to_end(&mut wire).unwrap();
-    let elapsed = start.elapsed();
-    // A ping with no payload, then a close with 1011, then the end of the stream.
+    // In this order: a ping with no payload, then a close with 1011, then
+    // the end of the stream. (The durations are pinned on a virtual clock
+    // in the core's tests.)
     assert_eq!(wire, [0x89, 0x00, 0x88, 0x02, 0x03, 0xF3]);
-    assert!(elapsed >= ms(400), "closed after {elapsed:?}");
     assert!(matches!(
         server.join().unwrap(),
         Err(Error::Protocol(ProtocolError::KeepaliveTimeout))
@@ -219,19 +219,18 @@ fn close_timeout_gives_up_on_a_peer_that_never_answers_the_close() {
         let (stream, _) = listener.accept().unwrap();
         let config = Config::default().close_timeout(Some(Duration::from_millis(300)));
         let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new())).unwrap();
-        let start = Instant::now();
-        let result = ws.close_and_wait(CloseCode::NORMAL, "");
-        (result, start.elapsed())
+        ws.close_and_wait(CloseCode::NORMAL, "")
     });
-    let _peer = silent_client(addr);
-    let (result, elapsed) = server.join().unwrap();
+    let mut peer = silent_client(addr);
+    // The peer reads the close and never answers: the server gives up and
+    // ends the transport.
+    let mut wire = Vec::new();
+    peer.read_to_end(&mut wire).unwrap();
+    assert_eq!(wire, [0x88, 0x02, 0x03, 0xE8]);
+    let result = server.join().unwrap();
     assert!(
         matches!(result, Err(Error::Protocol(ProtocolError::CloseTimeout))),
         "{result:?}"
-    );
-    assert!(
-        elapsed >= Duration::from_millis(300) && elapsed < LIMIT,
-        "{elapsed:?}"
     );
 }
 
@@ -255,26 +254,33 @@ fn handshake_timeout_drops_a_peer_that_sends_half_a_request() {
 #[test]
 fn user_read_timeout_returns_without_losing_data() {
     let (listener, url) = listener();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         let mut ws = blocking::accept(stream).unwrap();
-        thread::sleep(Duration::from_millis(150));
+        // Nothing is sent until the client's read has timed out.
+        wait.recv().unwrap();
         ws.send_text("late").unwrap();
         ws.close_and_wait(CloseCode::NORMAL, "")
     });
     let (mut ws, _) = blocking::connect(&url).unwrap();
     ws.set_read_timeout(Some(Duration::from_millis(20)));
-    let mut timeouts = 0;
+    match ws.read() {
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    go.send(()).unwrap();
+    let mut reads = 0;
     let text = loop {
         match ws.read() {
             Ok(Message::Text(t)) => break t,
-            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => timeouts += 1,
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             other => panic!("unexpected {other:?}"),
         }
-        assert!(timeouts < 500);
+        reads += 1;
+        assert!(reads < 500, "the message never came");
     };
-    assert_eq!(text, "late");
-    assert!(timeouts >= 1);
+    assert_eq!(text, "late", "nothing was lost to the timeout");
     ws.set_read_timeout(None);
     assert!(matches!(ws.read(), Ok(Message::Close(_))));
     assert!(matches!(ws.read(), Err(Error::Closed)));

@@ -10,7 +10,7 @@ use wsproto::handshake::{
     accept_key, Accept, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
     ResponseError, ServerHandshake,
 };
-use wsproto::{Config, Connection, Event, Role};
+use wsproto::{Config, Connection, Event, Message, Role};
 
 /// The client's request of RFC 6455 §1.2, with the key of §1.3.
 const REQUEST: &str = "GET /chat HTTP/1.1\r\n\
@@ -53,7 +53,7 @@ fn accepted(outcome: Option<Outcome>) -> (Response, Connection) {
 
 fn text(event: Option<Event>) -> String {
     match event {
-        Some(Event::Text(text)) => text.to_string(),
+        Some(Event::Message(Message::Text(text))) => text.to_string(),
         other => panic!("expected a text message, got {other:?}"),
     }
 }

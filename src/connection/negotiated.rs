@@ -25,11 +25,21 @@ use crate::extensions::{CustomExtension, NegotiatedDeflate};
 /// let conn = Connection::with_negotiated(Role::Server, Config::default(), negotiated);
 /// assert_eq!(conn.subprotocol(), Some("chat"));
 /// ```
+///
+/// Like [`Config`](crate::Config): set with the builder methods, read the
+/// public fields of the same names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Negotiated {
-    subprotocol: Option<String>,
-    extensions: Vec<CustomExtension>,
-    deflate: Option<NegotiatedDeflate>,
+    /// The subprotocol in use, if any ([`Negotiated::subprotocol`]).
+    pub subprotocol: Option<String>,
+    /// The agreed extensions the application runs, in the server's order
+    /// ([`Negotiated::extension`]). permessage-deflate is not among them: it
+    /// is [`deflate`](Self::deflate).
+    pub extensions: Vec<CustomExtension>,
+    /// The agreed permessage-deflate parameters, if it was agreed
+    /// ([`Negotiated::deflate`]).
+    pub deflate: Option<NegotiatedDeflate>,
 }
 
 impl Negotiated {
@@ -61,22 +71,5 @@ impl Negotiated {
     pub fn deflate(mut self, deflate: NegotiatedDeflate) -> Self {
         self.deflate = Some(deflate);
         self
-    }
-
-    /// The subprotocol in use, if any.
-    pub fn get_subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
-    }
-
-    /// The agreed extensions the application runs, in the server's order.
-    /// permessage-deflate is not among them: see
-    /// [`get_deflate`](Self::get_deflate).
-    pub fn get_extensions(&self) -> &[CustomExtension] {
-        &self.extensions
-    }
-
-    /// The agreed permessage-deflate parameters, if it was agreed.
-    pub fn get_deflate(&self) -> Option<&NegotiatedDeflate> {
-        self.deflate.as_ref()
     }
 }

@@ -83,7 +83,7 @@ pub use server::{Accept, Request, ServerHandshake};
 /// Bytes kept after a head until the connection is handed over: one frame
 /// of the largest size, with the longest header (2 + 8 length + 4 mask).
 fn after_head_limit(config: &crate::Config) -> usize {
-    config.get_max_frame_size().saturating_add(14)
+    config.max_frame_size.saturating_add(14)
 }
 
 /// Checks an extra header given by the caller, and that the handshake does

@@ -22,11 +22,11 @@
 //! use wsproto::{Config, Connection, Role};
 //!
 //! let config = Config::default();
-//! let offer = ClientOffer::new().deflate(config.get_deflate().clone()).subprotocol("chat")?;
+//! let offer = ClientOffer::new().deflate(config.deflate.clone()).subprotocol("chat")?;
 //! let request: Vec<(&str, String)> = offer.headers();
 //!
 //! let offers = ServerOffers::from_headers(request.iter().map(|(n, v)| (*n, v.as_bytes())))?;
-//! let answer = offers.answer(&Accept::new().subprotocol("chat")?, config.get_deflate())?;
+//! let answer = offers.answer(&Accept::new().subprotocol("chat")?, &config.deflate)?;
 //! let server = Connection::with_negotiated(Role::Server, config.clone(), answer.negotiated().clone());
 //!
 //! let negotiated = offer.check_answer(answer.headers().iter().map(|(n, v)| (*n, v.as_bytes())))?;
@@ -455,8 +455,11 @@ mod tests {
                 ("Sec-WebSocket-Extensions", "x-foo".to_owned())
             ]
         );
-        assert_eq!(answer.negotiated().get_subprotocol(), Some("superchat"));
-        assert_eq!(answer.negotiated().get_extensions()[0].name(), "x-foo");
+        assert_eq!(
+            answer.negotiated().subprotocol.as_deref(),
+            Some("superchat")
+        );
+        assert_eq!(answer.negotiated().extensions[0].name(), "x-foo");
     }
 
     #[test]
@@ -498,7 +501,7 @@ mod tests {
         let agreed = offer
             .check_answer([("sec-websocket-extensions", &b"x-mine; p=1"[..])])
             .unwrap();
-        let ext = &agreed.get_extensions()[0];
+        let ext = &agreed.extensions[0];
         assert_eq!(ext.params().collect::<Vec<_>>(), [("p", Some("1"))]);
     }
 
@@ -527,8 +530,8 @@ mod tests {
         let accept = Accept::new().extension(CustomExtension::new("x-foo").unwrap());
         let (answer, client) = round_trip(&offer, &accept);
         assert_eq!(answer.headers()[0].1, "permessage-deflate, x-foo");
-        assert!(client.get_deflate().is_some() && answer.negotiated().get_deflate().is_some());
-        assert_eq!(client.get_extensions()[0].name(), "x-foo");
+        assert!(client.deflate.is_some() && answer.negotiated().deflate.is_some());
+        assert_eq!(client.extensions[0].name(), "x-foo");
     }
 
     #[cfg(feature = "deflate")]
@@ -546,8 +549,8 @@ mod tests {
             "permessage-deflate; client_no_context_takeover; server_max_window_bits=10; \
              client_max_window_bits=12"
         );
-        let server = answer.negotiated().get_deflate().unwrap();
-        let client = client.get_deflate().unwrap();
+        let server = answer.negotiated().deflate.as_ref().unwrap();
+        let client = client.deflate.as_ref().unwrap();
         assert_eq!(
             *server,
             NegotiatedDeflate::new(10, false, 12, true),

@@ -116,17 +116,17 @@ impl ClientHandshake {
         let key = BASE64.encode(nonce);
         // RFC 7692 §5: permessage-deflate is offered as the configuration
         // says, with the request's own offers.
-        let offer = request.offer(config.get_deflate());
+        let offer = request.offer(&config.deflate);
         Self {
             transmit: Some(request.encode(&key, &offer)),
             key,
             offer,
-            max_head: config.get_max_handshake_size(),
-            max_headers: config.get_max_handshake_headers(),
+            max_head: config.max_handshake_size,
+            max_headers: config.max_handshake_headers,
             after_head_limit: super::after_head_limit(&config),
             reader: HeadReader::default(),
             state: State::Reading,
-            timer: super::HandshakeTimer::new(config.get_handshake_timeout()),
+            timer: super::HandshakeTimer::new(config.handshake_timeout),
             parts: Some((config, entropy)),
         }
     }

@@ -5,7 +5,7 @@ use super::*;
 use crate::entropy::SeededEntropy;
 use crate::extensions::{CustomExtension, DeflateConfig};
 use crate::handshake::accept_key;
-use crate::Event;
+use crate::{Event, Message};
 
 /// A client handshake that offers no extension unless the request does.
 fn handshake(request: ClientRequest) -> ClientHandshake {
@@ -110,7 +110,7 @@ fn client_hands_a_client_connection_the_bytes_after_the_head() {
     let (_, mut conn) = accepted(client.poll_response().unwrap());
     assert_eq!(conn.role(), Role::Client);
     match conn.poll_event() {
-        Some(Event::Text(text)) => assert_eq!(&*text, "Hello"),
+        Some(Event::Message(Message::Text(text))) => assert_eq!(&*text, "Hello"),
         other => panic!("unexpected {other:?}"),
     }
     // Handed over once.

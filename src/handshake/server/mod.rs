@@ -86,7 +86,7 @@ impl ServerHandshake {
     /// that want every source seeded.
     pub fn with_entropy(config: Config, entropy: Box<dyn Entropy>) -> Self {
         Self {
-            timer: super::HandshakeTimer::new(config.get_handshake_timeout()),
+            timer: super::HandshakeTimer::new(config.handshake_timeout),
             config,
             entropy,
             reader: HeadReader::default(),
@@ -121,12 +121,12 @@ impl ServerHandshake {
             } => {}
             State::Reading => match self
                 .reader
-                .handle_read(data, self.config.get_max_handshake_size())
+                .handle_read(data, self.config.max_handshake_size)
             {
                 Ok(None) => {}
                 Ok(Some(end)) => {
                     let (head, leftover) = self.reader.take(end);
-                    let request = Request::parse(head, self.config.get_max_handshake_headers());
+                    let request = Request::parse(head, self.config.max_handshake_headers);
                     self.state = State::Read { request, leftover };
                     if leftover_len(&self.state) > cap {
                         self.fail(RequestError::TooMuchDataAfterHead { limit: cap });
@@ -209,9 +209,7 @@ impl ServerHandshake {
         else {
             return Err(BuildError::NoRequest);
         };
-        let answer = request
-            .offers()
-            .answer(&accept, self.config.get_deflate())?;
+        let answer = request.offers().answer(&accept, &self.config.deflate)?;
         let response = response::switching_protocols(request.key(), &answer, &accept);
         let mut conn = Connection::with_parts(
             Role::Server,

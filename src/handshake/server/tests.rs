@@ -5,7 +5,7 @@ use super::*;
 use crate::entropy::SeededEntropy;
 use crate::extensions::CustomExtension;
 use crate::handshake::http::Headers;
-use crate::Event;
+use crate::{Event, Message};
 
 const REQUEST: &str = "GET /chat?room=1 HTTP/1.1\r\n\
     Host: server.example.com\r\n\
@@ -100,7 +100,7 @@ fn server_hands_bytes_after_the_head_to_the_connection() {
     server.handle_read(&[0x9f, 0x4d, 0x51, 0x58]);
     let (_, mut conn) = server.accept(Accept::new()).unwrap();
     match conn.poll_event() {
-        Some(Event::Text(text)) => assert_eq!(&*text, "Hello"),
+        Some(Event::Message(Message::Text(text))) => assert_eq!(&*text, "Hello"),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -602,10 +602,7 @@ fn server_reads_its_limits_from_the_config() {
         .max_handshake_size(64)
         .max_handshake_headers(3);
     assert_eq!(
-        (
-            config.get_max_handshake_size(),
-            config.get_max_handshake_headers()
-        ),
+        (config.max_handshake_size, config.max_handshake_headers),
         (64, 3)
     );
     let mut server = ServerHandshake::new(config.clone());
