@@ -392,6 +392,8 @@ main() {
         log "checking the reports of batch $i"
         python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}" || failed=$((failed + 1))
     done
+    log "summary of every case, per role: $all_reports/results.json"
+    python3 "$HERE/summary.py" "$all_reports" "$all_reports/results.json"
     ((failed == 0)) || die "$failed of ${#batches[@]} batches had cases that are not OK (see above)"
     log "all ${#batches[@]} batches passed"
 }

@@ -4,7 +4,7 @@
 
 use crate::close::{CloseCode, CloseError};
 use crate::frame::FrameError;
-use crate::MessageKind;
+use crate::message::MessageKind;
 
 /// The peer broke RFC 6455, or exceeded a configured limit.
 ///

@@ -28,10 +28,10 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use crate::close::CloseFrame;
 use crate::config::Config;
 use crate::entropy::{Entropy, OsEntropy};
-use crate::utf8::{Utf8Bytes, Utf8Validator};
+pub use crate::message::{Message, MessageKind};
+use crate::utf8::Utf8Validator;
 use crate::ProtocolError;
 
 pub use negotiated::Negotiated;
@@ -47,35 +47,6 @@ pub enum Role {
     Client,
     /// The end that accepted it.
     Server,
-}
-
-/// The two kinds of data message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    /// UTF-8 text (opcode `0x1`).
-    Text,
-    /// Arbitrary bytes (opcode `0x2`).
-    Binary,
-}
-
-/// A whole message or a control frame from the peer: what an adapter's
-/// reader yields, and what [`Connection::send`] takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Message {
-    /// A whole text message, validated UTF-8.
-    Text(Utf8Bytes),
-    /// A whole binary message.
-    Binary(Bytes),
-    /// A ping with its payload (at most 125 bytes, owned: it holds no read
-    /// buffer). Received: with [`Config::auto_pong`] the pong is already queued.
-    Ping(Bytes),
-    /// A pong with its payload (at most 125 bytes, owned).
-    Pong(Bytes),
-    /// A close frame, `None` when it carries no status code. Received: the
-    /// reply is already queued unless this end had sent its close first, and
-    /// nothing further is delivered.
-    Close(Option<CloseFrame>),
 }
 
 /// What the peer did, as reported by [`Connection::poll_event`].

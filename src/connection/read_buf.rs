@@ -42,17 +42,22 @@ impl ReadBuf {
         self.buf.capacity()
     }
 
-    pub(super) fn extend(&mut self, data: &[u8]) {
+    /// Appends received bytes; the buffer grows to at most `limit` bytes of
+    /// capacity where it can (see [`reserve_within`]).
+    pub(super) fn extend(&mut self, data: &[u8], limit: Option<usize>) {
         self.buf.truncate(self.filled);
+        reserve_within(&mut self.buf, data.len(), limit);
         self.buf.extend_from_slice(data);
         self.filled = self.buf.len();
         self.lent = 0;
     }
 
     /// `len` writable bytes after the received ones.
-    pub(super) fn lend(&mut self, len: usize) -> &mut [u8] {
+    pub(super) fn lend(&mut self, len: usize, limit: Option<usize>) -> &mut [u8] {
         let end = self.filled + len;
         if self.buf.len() < end {
+            let initialised = self.buf.len();
+            reserve_within(&mut self.buf, end - initialised, limit);
             // Zero only what was never initialised.
             self.buf.resize(end, 0);
         }
@@ -96,6 +101,26 @@ impl ReadBuf {
     }
 }
 
+/// Makes room for `additional` more bytes after `buf.len()`. Without a
+/// limit the buffer grows as `BytesMut` grows it (doubling, for linear
+/// time); with one, the new capacity doubles as well but stops at `limit`
+/// (never below what is needed), so that a memory budget that counts
+/// capacity is not overrun by the growth policy.
+pub(super) fn reserve_within(buf: &mut BytesMut, additional: usize, limit: Option<usize>) {
+    if buf.capacity() - buf.len() >= additional {
+        return;
+    }
+    let Some(limit) = limit else {
+        buf.reserve(additional);
+        return;
+    };
+    let needed = buf.len() + additional;
+    let target = (buf.capacity() * 2).min(limit).max(needed);
+    let mut grown = BytesMut::with_capacity(target);
+    grown.extend_from_slice(buf);
+    *buf = grown;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,18 +128,18 @@ mod tests {
     #[test]
     fn lent_space_is_initialised_once_and_only_committed_bytes_are_data() {
         let mut b = ReadBuf::default();
-        b.lend(8)[..3].copy_from_slice(b"abc");
+        b.lend(8, None)[..3].copy_from_slice(b"abc");
         assert_eq!(b.commit(3), 3);
         assert_eq!(b.data(), b"abc");
         // The unused lent tail stays initialised, and is not data.
-        b.lend(2).copy_from_slice(b"de");
+        b.lend(2, None).copy_from_slice(b"de");
         assert_eq!(b.data(), b"abc", "lent bytes are not data until committed");
         assert_eq!(b.commit(9), 2, "never more than was lent");
         assert_eq!(b.data(), b"abcde");
         assert_eq!(&b.split_to(2)[..], b"ab");
         b.advance(1);
         assert_eq!(b.data(), b"de");
-        b.extend(b"f");
+        b.extend(b"f", None);
         assert_eq!(b.data(), b"def");
     }
 

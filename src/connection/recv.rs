@@ -18,7 +18,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{Connection, Event, Message, MessageKind, Role};
+use super::{read_buf, Connection, Event, Message, MessageKind, Role};
 use crate::close::CloseFrame;
 use crate::error::ProtocolError;
 use crate::frame::{self, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD};
@@ -112,7 +112,8 @@ impl Connection {
     /// §7.1.7).
     pub fn handle_read(&mut self, data: &[u8]) {
         if self.state.accepts_input() && !data.is_empty() {
-            self.read.extend(data);
+            let limit = self.read_buffer_limit();
+            self.read.extend(data, limit);
             self.timers.on_received();
         }
     }
@@ -135,7 +136,15 @@ impl Connection {
     /// assert_eq!(client.poll_event(), Some(Event::Message(Message::Binary("abc".into()))));
     /// ```
     pub fn recv_buffer(&mut self, len: usize) -> &mut [u8] {
-        self.read.lend(len)
+        let limit = self.read_buffer_limit();
+        self.read.lend(len, limit)
+    }
+
+    /// With a memory budget, the capacity the read buffer may grow to
+    /// without passing it.
+    fn read_buffer_limit(&self) -> Option<usize> {
+        let budget = self.config.memory_budget?;
+        Some(budget.saturating_sub(self.memory_usage() - self.read.capacity()))
     }
 
     /// Input: `n` bytes were written into the slice from
@@ -477,10 +486,16 @@ impl Connection {
         }
         if !last {
             if let Piece::Buffered(n) = piece {
-                message
-                    .parts
-                    .get_or_insert_with(BytesMut::new)
-                    .extend_from_slice(&self.read.data()[..n]);
+                // With a budget, the joined fragments grow no further than it allows.
+                let parts = message.parts.as_ref().map_or(0, BytesMut::capacity);
+                let limit = self
+                    .config
+                    .memory_budget
+                    .map(|budget| budget.saturating_sub(self.memory_usage() - parts));
+                let message = self.message.as_mut().expect("checked above");
+                let parts = message.parts.get_or_insert_with(BytesMut::new);
+                read_buf::reserve_within(parts, n, limit);
+                parts.extend_from_slice(&self.read.data()[..n]);
                 self.read.advance(n);
             }
             return Step::Continue;
