@@ -1,6 +1,6 @@
 //! `connection_deflate`: a peer's bytes, cut anywhere, into a [`Connection`]
 //! with permessage-deflate turned on by
-//! [`Connection::enable_deflate`] (parameters from the knobs), and every
+//! [`Connection::with_negotiated`] (parameters from the knobs), and every
 //! message received echoed back compressed.
 //!
 //! The knobs pick the role, the [`NegotiatedDeflate`] (window bits 9..=15 in
