@@ -407,6 +407,7 @@ fn lines(values: &[String]) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "deflate")]
     use crate::extensions::{ClientMaxWindowBits, NegotiatedDeflate};
 
     fn on() -> DeflateConfig {
@@ -417,11 +418,13 @@ mod tests {
         ServerOffers::from_headers(headers.iter().map(|(n, v)| (*n, v.as_bytes()))).unwrap()
     }
 
+    #[cfg(feature = "deflate")]
     fn check(offer: &ClientOffer, answer: &Answer) -> Result<Negotiated, ResponseError> {
         offer.check_answer(answer.headers().iter().map(|(n, v)| (*n, v.as_bytes())))
     }
 
     /// The offer, read by a server, answered with `accept`, checked by the client.
+    #[cfg(feature = "deflate")]
     fn round_trip(offer: &ClientOffer, accept: &Accept) -> (Answer, Negotiated) {
         let request = offer.headers();
         let offers =
@@ -538,10 +541,12 @@ mod tests {
     #[test]
     fn explicit_deflate_parameters_are_answered_and_agreed_on_both_sides() {
         let offer = ClientOffer::new().deflate(on());
-        let mut params = DeflateParams::default();
-        params.server_max_window_bits = Some(10);
-        params.client_no_context_takeover = true;
-        params.client_max_window_bits = Some(ClientMaxWindowBits::Bits(12));
+        let params = DeflateParams {
+            server_max_window_bits: Some(10),
+            client_no_context_takeover: true,
+            client_max_window_bits: Some(ClientMaxWindowBits::Bits(12)),
+            ..DeflateParams::default()
+        };
         let accept = Accept::new().deflate(DeflateAnswer::Accept(params));
         let (answer, client) = round_trip(&offer, &accept);
         assert_eq!(
@@ -564,8 +569,10 @@ mod tests {
     #[cfg(feature = "deflate")]
     #[test]
     fn explicit_deflate_parameters_that_fit_no_offer_are_refused() {
-        let mut response = DeflateParams::default();
-        response.client_max_window_bits = Some(ClientMaxWindowBits::Bits(10));
+        let response = DeflateParams {
+            client_max_window_bits: Some(ClientMaxWindowBits::Bits(10)),
+            ..DeflateParams::default()
+        };
         // Offered without client_max_window_bits: RFC 7692 §7.1.2.2.
         let offers = offers(&[("Sec-WebSocket-Extensions", "permessage-deflate")]);
         let accept = Accept::new().deflate(DeflateAnswer::Accept(response));
@@ -573,8 +580,10 @@ mod tests {
             offers.answer(&accept, &on()),
             Err(BuildError::DeflateAnswer(NegotiationError::Mismatch { .. }))
         ));
-        let mut eight = DeflateParams::default();
-        eight.server_max_window_bits = Some(8);
+        let eight = DeflateParams {
+            server_max_window_bits: Some(8),
+            ..DeflateParams::default()
+        };
         let offers8 = ServerOffers::from_headers([(
             "sec-websocket-extensions",
             &b"permessage-deflate; server_max_window_bits=8"[..],
@@ -593,6 +602,21 @@ mod tests {
             none.answer(&accept, &on()),
             Err(BuildError::DeflateAnswer(NegotiationError::NotOffered(_)))
         ));
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    #[test]
+    fn without_the_codec_permessage_deflate_is_neither_offered_nor_accepted() {
+        let offer = ClientOffer::new().deflate(on());
+        assert!(offer.headers().is_empty());
+        let offers = offers(&[("Sec-WebSocket-Extensions", "permessage-deflate")]);
+        let answer = offers.answer(&Accept::new(), &on()).unwrap();
+        assert!(answer.headers().is_empty());
+        let accept = Accept::new().deflate(DeflateAnswer::Accept(DeflateParams::default()));
+        assert_eq!(
+            offers.answer(&accept, &on()),
+            Err(BuildError::DeflateUnavailable)
+        );
     }
 
     #[test]

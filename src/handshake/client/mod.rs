@@ -22,6 +22,9 @@ pub use response::Response;
 use response::{Checked, Sent};
 
 /// How the opening handshake ended, as seen by the client.
+// Returned once per handshake and taken apart at once: boxing the
+// connection would cost an allocation and a clumsier pattern for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 #[must_use]
 pub enum Outcome {
@@ -81,6 +84,8 @@ pub struct ClientHandshake {
     timer: super::HandshakeTimer,
 }
 
+// One per handshake; it moves once, into the outcome.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum State {
     /// The response head has not ended yet.

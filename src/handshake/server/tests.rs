@@ -631,9 +631,10 @@ fn accepted_permessage_deflate_turns_the_servers_codec_on() {
         1,
     );
     for answer in [DeflateAnswer::Negotiate, {
-        let mut params = DeflateParams::default();
-        params.client_max_window_bits = Some(ClientMaxWindowBits::Bits(10));
-        DeflateAnswer::Accept(params)
+        DeflateAnswer::Accept(DeflateParams {
+            client_max_window_bits: Some(ClientMaxWindowBits::Bits(10)),
+            ..DeflateParams::default()
+        })
     }] {
         let mut server = ServerHandshake::new(Config::default());
         server.handle_read(request.as_bytes());
