@@ -242,6 +242,11 @@ impl<'a> Fields<'a> {
         Self(fields.into_iter().map(|(n, v)| (n, trim(v))).collect())
     }
 
+    /// Every field's name, in order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0.iter().map(|&(n, _)| n)
+    }
+
     /// The values of every field called `name`, in order.
     pub(crate) fn get_all<'b>(&'b self, name: &'b str) -> impl Iterator<Item = &'a [u8]> + 'b {
         self.0
