@@ -222,7 +222,7 @@ impl Connection {
 
     /// The extensions agreed in the opening handshake that the application
     /// runs itself (permessage-deflate, which the connection runs, is
-    /// [`deflate`](Self::deflate)).
+    /// `deflate()`, with the `deflate` feature).
     pub fn extensions(&self) -> &[crate::extensions::CustomExtension] {
         &self.negotiated.extensions
     }
