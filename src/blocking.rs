@@ -52,6 +52,17 @@ pub trait Transport: Read + Write {
     /// `None` waits forever.
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
 
+    /// Makes a `write` that waits longer than `timeout` fail with
+    /// [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`]; `None`
+    /// waits forever. The adapter sets it from the connection's deadlines
+    /// ([`Config::send_timeout`] among them) so that a peer that stops
+    /// reading cannot hold a write, and the thread, forever. The default
+    /// does nothing: writes then wait as long as the stream makes them.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
     /// Shuts the write side down (a TCP FIN) while reads go on: once the
     /// connection has said the transport may end
     /// ([`Connection::poll_shutdown`]), so the peer sees the end at once even
@@ -68,6 +79,10 @@ impl Transport for TcpStream {
         TcpStream::set_read_timeout(self, timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         TcpStream::shutdown(self, std::net::Shutdown::Write)
     }
@@ -79,6 +94,10 @@ impl Transport for std::os::unix::net::UnixStream {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         std::os::unix::net::UnixStream::shutdown(self, std::net::Shutdown::Write)
     }
@@ -87,6 +106,10 @@ impl Transport for std::os::unix::net::UnixStream {
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -415,6 +438,8 @@ pub struct WebSocket<S> {
     conn: Connection,
     /// The read timeout set on the stream now.
     stream_timeout: Option<Duration>,
+    /// The write timeout set on the stream now.
+    write_timeout: Option<Duration>,
     /// The caller's own read timeout ([`set_read_timeout`](Self::set_read_timeout)).
     user_timeout: Option<Duration>,
 }
@@ -427,6 +452,7 @@ impl<S: Transport> WebSocket<S> {
             stream,
             conn,
             stream_timeout: None,
+            write_timeout: None,
             user_timeout: None,
         };
         ws.conn.handle_timeout(Instant::now());
@@ -618,20 +644,46 @@ impl<S: Transport> WebSocket<S> {
 
     /// Writes every byte the connection has queued, vectored; once the
     /// connection says the transport may end, shuts its write side down.
+    ///
+    /// The whole flush runs under the connection's deadlines, not a timeout
+    /// per write: while a write waits, the timers still fire (a pong or
+    /// close deadline, and [`Config::send_timeout`] for bytes the peer does
+    /// not take), and a connection they fail returns
+    /// [`Error::Protocol`] at once, with what was queued dropped.
     pub fn flush(&mut self) -> Result<(), Error> {
-        // Commands may have started timers (the close timer, say).
-        self.conn.handle_timeout(Instant::now());
         let mut wrote = false;
         loop {
+            // Commands may have started timers (the close timer, say).
+            let now = Instant::now();
+            self.conn.handle_timeout(now);
+            if let Some(e) = self
+                .conn
+                .failure()
+                .filter(|_| self.conn.buffered_amount() == 0)
+            {
+                if *e == ProtocolError::SendTimeout {
+                    return Err(Error::Protocol(e.clone()));
+                }
+            }
+            let timeout = self.conn.poll_timeout().map(|at| {
+                at.saturating_duration_since(now)
+                    .max(Duration::from_millis(1))
+            });
             // The queue is lent, not copied: up to 16 slices per write.
             let mut slices = [IoSlice::new(&[]); 16];
             let n = self.conn.transmit_slices(&mut slices);
             if n == 0 {
                 break;
             }
+            if timeout != self.write_timeout {
+                self.stream.set_write_timeout(timeout)?;
+                self.write_timeout = timeout;
+            }
             let written = match self.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(written) => written,
+                // A deadline came while the write waited: the timers act above.
+                Err(e) if is_timeout(&e) && timeout.is_some() => continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };

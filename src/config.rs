@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::extensions::DeflateConfig;
+use crate::pool::MemoryPool;
 
 /// Limits and behaviour of a [`Connection`](crate::Connection) and of the
 /// opening handshakes.
@@ -37,6 +38,8 @@ pub struct Config {
     pub max_send_queue: usize,
     /// The memory budget ([`Config::memory_budget`]).
     pub memory_budget: Option<usize>,
+    /// The pool shared with other connections ([`Config::memory_pool`]).
+    pub memory_pool: Option<MemoryPool>,
     /// The keepalive interval ([`Config::ping_interval`]).
     pub ping_interval: Option<Duration>,
     /// The wait for an answer to a keepalive ping ([`Config::pong_timeout`]).
@@ -45,6 +48,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// The closing handshake's time limit ([`Config::close_timeout`]).
     pub close_timeout: Option<Duration>,
+    /// How long queued bytes may wait for the peer to take them ([`Config::send_timeout`]).
+    pub send_timeout: Option<Duration>,
     /// The opening handshake's time limit ([`Config::handshake_timeout`]).
     pub handshake_timeout: Option<Duration>,
     /// The opening handshake's head size limit ([`Config::max_handshake_size`]).
@@ -65,10 +70,12 @@ impl Default for Config {
             accept_unmasked_frames: false,
             max_send_queue: 64 << 20,
             memory_budget: None,
+            memory_pool: None,
             ping_interval: None,
             pong_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
+            send_timeout: Some(Duration::from_secs(30)),
             handshake_timeout: Some(Duration::from_secs(10)),
             max_handshake_size: 16 * 1024,
             max_handshake_headers: 64,
@@ -162,6 +169,18 @@ impl Config {
         self
     }
 
+    /// A pool of memory shared with other connections: this connection's
+    /// buffers (read buffer, reassembly, inflated output, send queue) draw
+    /// from it, in chunks, and a buffer that would pass it fails the
+    /// connection with 1009 on receive or returns
+    /// [`Error::SendQueueFull`](crate::Error::SendQueueFull) on send. Default
+    /// none. See [`MemoryPool`].
+    #[must_use]
+    pub fn memory_pool(mut self, pool: Option<MemoryPool>) -> Self {
+        self.memory_pool = pool;
+        self
+    }
+
     /// Send a ping after this long without receiving anything. Default off.
     ///
     /// Any received byte counts as a sign of life. After the ping, the
@@ -202,6 +221,20 @@ impl Config {
     #[must_use]
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// How long a queued byte may wait to be handed out to the transport.
+    /// Default 30 s; `None` waits forever. On expiry the connection fails
+    /// with [`ProtocolError::SendTimeout`](crate::ProtocolError::SendTimeout)
+    /// and drops its queue: a peer that stops reading (its receive window
+    /// shut, a ping flood it never reads the answers to) cannot hold the
+    /// connection and its queued data, however slowly it takes bytes, since
+    /// the deadline is per byte queued, not per write. The adapters write
+    /// with this deadline.
+    #[must_use]
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
         self
     }
 

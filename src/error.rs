@@ -82,9 +82,21 @@ pub enum ProtocolError {
     /// Nothing arrived within the pong timeout after a keepalive ping.
     #[error("no answer to a keepalive ping within the pong timeout")]
     KeepaliveTimeout,
+    /// The peer did not take the bytes queued for it within the send
+    /// timeout: it stopped reading. Nothing more can be sent (the close code
+    /// is 1006, never sent), and what was queued is dropped.
+    #[error("the peer did not read what was sent within the send timeout")]
+    SendTimeout,
     /// The peer's close frame did not arrive within the close timeout.
     #[error("the peer did not complete the close handshake within the close timeout")]
     CloseTimeout,
+    /// What the peer sent would take the connections sharing a
+    /// [`MemoryPool`](crate::MemoryPool) past it.
+    #[error("received data would take the shared memory pool past its {limit} bytes")]
+    MemoryPoolExhausted {
+        /// The pool's size.
+        limit: usize,
+    },
     /// What the peer sent would take the connection past its memory budget.
     #[error("received data would exceed the connection's memory budget of {budget} bytes")]
     MemoryBudgetExceeded {
@@ -101,9 +113,11 @@ impl ProtocolError {
                 CloseCode::INVALID_PAYLOAD
             }
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::UnexpectedEof | Self::CloseTimeout => CloseCode::ABNORMAL,
+            Self::UnexpectedEof | Self::CloseTimeout | Self::SendTimeout => CloseCode::ABNORMAL,
             Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
-            Self::MemoryBudgetExceeded { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Self::MemoryBudgetExceeded { .. } | Self::MemoryPoolExhausted { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

@@ -61,6 +61,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+mod pool;
 mod utf8;
 
 #[cfg(feature = "blocking")]
@@ -74,6 +75,7 @@ pub use connection::{
     TextPayload,
 };
 pub use error::{Error, ProtocolError};
+pub use pool::MemoryPool;
 pub use utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 
 /// The README's examples, compiled and run as doctests.

@@ -343,3 +343,87 @@ fn rejection_reaches_a_client_still_sending_and_ends_with_fin_not_reset() {
         }
     }
 }
+
+/// Runs `server` on a thread and waits for its result at most `LIMIT`: a
+/// server stuck for good fails the test instead of hanging it.
+fn within_limit<T: Send + 'static>(server: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(server());
+    });
+    result
+        .recv_timeout(LIMIT)
+        .expect("the server was still stuck after the limit")
+}
+
+#[test]
+fn a_peer_that_stops_reading_cannot_pin_a_sending_server() {
+    let (listener, _) = listener();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        // Connects, then never reads: its receive window fills and shuts.
+        let stream = silent_client(addr);
+        thread::sleep(LIMIT);
+        drop(stream);
+    });
+    let result = within_limit(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let config = Config::default().send_timeout(Some(Duration::from_millis(300)));
+        let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new())).unwrap();
+        let big = Bytes::from(vec![7u8; 4 << 20]);
+        // Bounded: the window holds a few MiB at most.
+        for _ in 0..64 {
+            ws.send_binary(big.clone())?;
+        }
+        Ok::<_, Error>(())
+    });
+    assert!(
+        matches!(result, Err(Error::Protocol(ProtocolError::SendTimeout))),
+        "{result:?}"
+    );
+    drop(peer);
+}
+
+#[test]
+fn a_ping_flood_from_a_peer_that_never_reads_cannot_pin_the_server() {
+    let (listener, _) = listener();
+    let addr = listener.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooding = stop.clone();
+    let peer = thread::spawn(move || {
+        let mut stream = silent_client(addr);
+        // A masked ping with 125 bytes of payload, sent until the server is gone.
+        let mut ping = vec![0x89, 0x80 | 125, 0, 0, 0, 0];
+        ping.extend([b'p'; 125]);
+        let burst: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * 256)
+            .collect();
+        for _ in 0..100_000 {
+            if flooding.load(std::sync::atomic::Ordering::Relaxed)
+                || stream.write_all(&burst).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let result = within_limit(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let config = Config::default().send_timeout(Some(Duration::from_millis(300)));
+        let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new())).unwrap();
+        loop {
+            match ws.read() {
+                Ok(Message::Ping(_)) => {}
+                other => return other.map(|_| ()),
+            }
+        }
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        matches!(result, Err(Error::Protocol(ProtocolError::SendTimeout))),
+        "{result:?}"
+    );
+    peer.join().unwrap();
+}

@@ -151,3 +151,52 @@ fn client_close_timeout_ends_the_wait_for_the_servers_eof() {
         assert_eq!(pair.client.close_code(), Some(CloseCode::NORMAL));
     }
 }
+
+#[test]
+fn a_peer_that_takes_bytes_one_at_a_time_is_failed_at_the_send_deadline() {
+    use std::io::IoSlice;
+    use wsproto::{Connection, Role};
+    let mut conn = Connection::new(Role::Server, quiet().send_timeout(Some(5 * SEC)));
+    let t0 = std::time::Instant::now();
+    conn.handle_timeout(t0);
+    conn.send_binary(vec![0u8; 100]).unwrap();
+    assert_eq!(
+        conn.poll_timeout(),
+        Some(t0),
+        "the send timer is due to be armed"
+    );
+    conn.handle_timeout(t0);
+    assert_eq!(conn.poll_timeout(), Some(t0 + 5 * SEC));
+    // The transport takes one byte a second: progress, but not within the deadline.
+    for i in 1..5 {
+        let mut slices = [IoSlice::new(&[]); 4];
+        let n = conn.transmit_slices(&mut slices);
+        assert!(n > 0);
+        conn.advance_transmit(1);
+        conn.handle_timeout(t0 + i * SEC);
+        assert!(!conn.is_closed(), "{i} s");
+    }
+    conn.handle_timeout(t0 + 5 * SEC);
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Failed(ProtocolError::SendTimeout))
+    );
+    assert!(conn.is_closed());
+    assert_eq!(conn.buffered_amount(), 0, "the queue is dropped");
+    assert!(conn.poll_shutdown());
+}
+
+#[test]
+fn a_peer_that_keeps_up_is_never_failed_by_the_send_timer() {
+    for drive in [Drive::EveryBatch, Drive::DeadlinesOnly] {
+        let server = quiet().send_timeout(Some(SEC));
+        let mut pair = Clocked::new(quiet(), server, drive);
+        for i in 1..20 {
+            pair.run_until(i * 300 * MS);
+            pair.server.send_text("tick").unwrap();
+            pair.settle();
+        }
+        pair.run_until(10 * SEC);
+        assert_eq!(pair.server.state(), State::Open, "{drive:?}");
+    }
+}

@@ -157,6 +157,8 @@ pub struct Connection {
     compression: Option<Box<compression::Compression>>,
     /// What the opening handshake agreed.
     negotiated: Negotiated,
+    /// What the buffers hold from a shared [`MemoryPool`](crate::MemoryPool).
+    pool: Option<crate::pool::Grant>,
 }
 
 impl Connection {
@@ -168,6 +170,7 @@ impl Connection {
 
     /// A connection that draws mask keys from `entropy` (seed one in tests).
     pub fn with_entropy(role: Role, config: Config, entropy: Box<dyn Entropy>) -> Self {
+        let pool = config.memory_pool.clone().map(crate::pool::Grant::new);
         Self {
             role,
             config,
@@ -184,6 +187,7 @@ impl Connection {
             pending_pongs: VecDeque::new(),
             compression: None,
             negotiated: Negotiated::new(),
+            pool,
         }
     }
 
@@ -276,6 +280,43 @@ impl Connection {
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&crate::extensions::NegotiatedDeflate> {
         self.compression.as_ref().map(|c| &c.negotiated)
+    }
+
+    /// Bytes held in buffers a peer can make grow: what a memory pool covers.
+    fn buffer_usage(&self) -> usize {
+        self.read.capacity()
+            + self.message_buffer_capacity()
+            + self.send.capacity()
+            + self.pending_pongs.capacity() * std::mem::size_of::<recv::PongPayload>()
+    }
+
+    /// Makes the memory pool, if there is one, cover the buffers plus
+    /// `extra` bytes; `Err` with the pool's size if it cannot.
+    fn cover_from_pool(&mut self, extra: usize) -> Result<(), usize> {
+        let in_use = self.buffer_usage();
+        match &mut self.pool {
+            Some(grant) => match grant.cover(in_use + extra) {
+                true => Ok(()),
+                false => Err(grant.limit()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Gives back to the pool what the buffers no longer need.
+    fn trim_pool(&mut self) {
+        if self.pool.is_some() {
+            let in_use = self.buffer_usage();
+            if let Some(grant) = &mut self.pool {
+                grant.trim(in_use);
+            }
+        }
+    }
+
+    /// How many more bytes the buffers may take from the pool now.
+    fn pool_room(&self) -> Option<usize> {
+        let grant = self.pool.as_ref()?;
+        Some(grant.room().saturating_sub(self.buffer_usage()))
     }
 
     /// Received bytes not yet turned into events.

@@ -24,6 +24,8 @@ pub(super) struct SendQueue {
     chunked: usize,
     /// The last chunk handed out ended a frame: a control frame may go next.
     at_boundary: bool,
+    /// Bytes handed out since the connection began (for the send timer).
+    pub(super) sent: u64,
 }
 
 impl Default for SendQueue {
@@ -33,6 +35,7 @@ impl Default for SendQueue {
             chunks: VecDeque::new(),
             chunked: 0,
             at_boundary: true,
+            sent: 0,
         }
     }
 }
@@ -47,6 +50,14 @@ impl SendQueue {
 
     pub(super) fn len(&self) -> usize {
         self.chunked + self.tail.len()
+    }
+
+    /// Drops everything queued: the peer will never take it.
+    pub(super) fn discard(&mut self) {
+        *self = Self {
+            sent: self.sent,
+            ..Self::default()
+        };
     }
 
     pub(super) fn capacity(&self) -> usize {
@@ -83,7 +94,10 @@ impl SendQueue {
     }
 
     /// Drops the first `n` queued bytes (all of them, if fewer are queued).
-    fn advance(&mut self, mut n: usize) {
+    fn advance(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.sent += n as u64;
+        let mut n = n;
         while n > 0 {
             if let Some((front, ends_frame)) = self.chunks.front_mut() {
                 let k = n.min(front.len());
@@ -111,6 +125,7 @@ impl SendQueue {
     fn pop(&mut self) -> Option<Bytes> {
         if let Some((chunk, ends_frame)) = self.chunks.pop_front() {
             self.chunked -= chunk.len();
+            self.sent += chunk.len() as u64;
             self.at_boundary = ends_frame;
             return Some(chunk);
         }
@@ -121,6 +136,7 @@ impl SendQueue {
             None
         } else {
             self.at_boundary = true;
+            self.sent += self.tail.len() as u64;
             Some(self.tail.split().freeze())
         }
     }
@@ -165,6 +181,9 @@ impl Connection {
     /// lent were written to the transport.
     pub fn advance_transmit(&mut self, n: usize) {
         self.send.advance(n);
+        if self.send.is_empty() {
+            self.trim_pool();
+        }
     }
 
     /// Puts the pending automatic pongs at the front of the queue, if no

@@ -143,8 +143,15 @@ impl Connection {
     /// With a memory budget, the capacity the read buffer may grow to
     /// without passing it.
     fn read_buffer_limit(&self) -> Option<usize> {
-        let budget = self.config.memory_budget?;
-        Some(budget.saturating_sub(self.memory_usage() - self.read.capacity()))
+        let budget = self
+            .config
+            .memory_budget
+            .map(|budget| budget.saturating_sub(self.memory_usage() - self.read.capacity()));
+        let pool = self.pool_room().map(|room| room + self.read.capacity());
+        match (budget, pool) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Input: `n` bytes were written into the slice from
@@ -191,6 +198,9 @@ impl Connection {
                         if let Err(e) = self.check_header(&header, len) {
                             return Some(self.on_failure(e));
                         }
+                        if let Err(e) = self.cover_frame_from_pool(&header, len) {
+                            return Some(self.on_failure(e));
+                        }
                         self.read.advance(len);
                         self.begin_frame(header);
                     }
@@ -209,7 +219,33 @@ impl Connection {
         if self.message.is_none() {
             self.read.shrink_if_empty();
         }
+        self.trim_pool();
         self.on_input_exhausted()
+    }
+
+    /// With a shared memory pool, makes it cover what this frame will make
+    /// the buffers hold: its payload, without streaming (a compressed frame
+    /// is covered as it inflates).
+    fn cover_frame_from_pool(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+    ) -> Result<(), ProtocolError> {
+        if self.pool.is_none() {
+            return Ok(());
+        }
+        let compressed = !header.opcode.is_control()
+            && (header.rsv1 || self.message.as_ref().is_some_and(|m| m.compressed));
+        let held = (self.read.len() - header_len) as u64;
+        let to_come = if self.config.streaming || compressed {
+            0
+        } else {
+            header.payload_len.saturating_sub(held)
+        };
+        // A frame this large failed the size limit already.
+        let to_come = usize::try_from(to_come).unwrap_or(usize::MAX);
+        self.cover_from_pool(to_come)
+            .map_err(|limit| ProtocolError::MemoryPoolExhausted { limit })
     }
 
     /// The rules a header breaks in the light of the connection's state;
@@ -416,18 +452,32 @@ impl Connection {
         if available == 0 && !complete {
             return Step::NeedMore;
         }
-        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
-        else {
-            unreachable!("a compressed frame belongs to a compressed message");
-        };
-        let before = message.inflated.len();
-        // A memory budget also caps what one message may inflate to.
-        let limit = self
+        // A memory budget also caps what one message may inflate to; so
+        // does a shared pool, from which the whole output is covered before
+        // it is made (and what is left over given back once it is out).
+        let budget_limit = self
             .config
             .memory_budget
             .map_or(self.config.max_message_size, |b| {
                 b.min(self.config.max_message_size)
             });
+        let mut limit = budget_limit;
+        if let Some(room) = self.pool_room() {
+            let inflated = self.message.as_ref().map_or(0, |m| m.inflated.len());
+            let want = room.min(budget_limit.saturating_sub(inflated));
+            if self.cover_from_pool(want).is_ok() {
+                limit = limit.min(inflated + want);
+            } else {
+                limit = inflated;
+            }
+        }
+        let pool_limited = limit < budget_limit;
+        let frame = self.frame.as_mut().expect("called with a frame");
+        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
+        else {
+            unreachable!("a compressed frame belongs to a compressed message");
+        };
+        let before = message.inflated.len();
         let inflated = compression.decompress(
             &self.read.data()[..available],
             last,
@@ -442,6 +492,14 @@ impl Connection {
             self.frame = None;
         }
         if let Err(e) = inflated {
+            let e = match e {
+                ProtocolError::MessageTooLarge { .. } if pool_limited => {
+                    ProtocolError::MemoryPoolExhausted {
+                        limit: self.pool.as_ref().map_or(0, |g| g.limit()),
+                    }
+                }
+                e => e,
+            };
             return Step::Event(self.on_failure(e));
         }
         if text && self.validator.feed(&message.inflated[before..]).is_err() {

@@ -208,6 +208,11 @@ impl Connection {
         if !self.state.close_sent() && error.close_code() != CloseCode::ABNORMAL {
             self.queue_close(Some(error.close_code()), "");
         }
+        if error == ProtocolError::SendTimeout {
+            // The peer takes nothing more: what waits for it is dropped.
+            self.send.discard();
+            self.pending_pongs.clear();
+        }
         self.state.failure = Some(error.clone());
         self.state.phase = State::Closed;
         self.drop_input();

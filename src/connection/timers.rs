@@ -32,6 +32,11 @@ pub(super) struct Timers {
     idle: Option<Instant>,
     /// Give up on the close handshake at this time.
     close: Option<Instant>,
+    /// Fail the connection if the bytes queued by `send_mark` are not all
+    /// handed out by this time.
+    send: Option<Instant>,
+    /// The total of bytes ever queued when the send timer was last armed.
+    send_mark: u64,
     /// The last time `handle_timeout` was given; `None` before the first
     /// call (no timer runs until then).
     now: Option<Instant>,
@@ -47,7 +52,7 @@ pub(super) struct Timers {
 
 impl Timers {
     fn earliest(&self) -> Option<Instant> {
-        [self.keepalive, self.pong, self.idle, self.close]
+        [self.keepalive, self.pong, self.idle, self.close, self.send]
             .into_iter()
             .flatten()
             .min()
@@ -89,7 +94,8 @@ impl Connection {
         let config = &self.config;
         let undated = (t.received && config.ping_interval.is_some() && !self.state.close_sent())
             || (t.data && config.idle_timeout.is_some() && !self.state.close_sent())
-            || (t.close_pending && config.close_timeout.is_some());
+            || (t.close_pending && config.close_timeout.is_some())
+            || (t.send.is_none() && self.buffered_amount() > 0 && config.send_timeout.is_some());
         if undated && !self.is_closed() {
             return Some(now);
         }
@@ -109,7 +115,11 @@ impl Connection {
     /// - close ([`Config::close_timeout`](crate::Config::close_timeout)):
     ///   that long after this end's close frame, [`is_closed`](Self::is_closed)
     ///   becomes true, and [`ProtocolError::CloseTimeout`] reports an
-    ///   abnormal closure if the peer's close never came.
+    ///   abnormal closure if the peer's close never came;
+    /// - send ([`Config::send_timeout`](crate::Config::send_timeout)): bytes
+    ///   queued that long ago and still not handed out fail the connection
+    ///   with [`ProtocolError::SendTimeout`]: a peer that stops reading is
+    ///   dropped, however slowly it drips.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.arm(now);
         if self.is_closed() {
@@ -123,6 +133,11 @@ impl Connection {
             self.timers.close = None;
             self.timers.close_expired = true;
             self.on_close_timeout();
+            return;
+        }
+        if self.timers.send.is_some_and(|t| t <= now) {
+            self.timers.send = None;
+            self.pending_event = Some(self.on_failure(ProtocolError::SendTimeout));
             return;
         }
         if self.timers.pong.is_some_and(|t| t <= now) {
@@ -165,6 +180,20 @@ impl Connection {
         if t.close_pending {
             t.close_pending = false;
             t.close = self.config.close_timeout.map(|d| now + d);
+        }
+        // Every byte must be handed out within the send timeout of the call
+        // that first saw it queued: once all that was queued at the mark has
+        // gone, the mark moves to what is queued now.
+        // Pongs waiting for a frame boundary count as queued.
+        let queued = self.buffered_amount();
+        let t = &mut self.timers;
+        let queued_total = self.send.sent + queued as u64;
+        if queued == 0 {
+            t.send = None;
+            t.send_mark = queued_total;
+        } else if t.send.is_none() || self.send.sent >= t.send_mark {
+            t.send_mark = queued_total;
+            t.send = self.config.send_timeout.map(|d| now + d);
         }
     }
 }
