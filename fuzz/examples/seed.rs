@@ -270,6 +270,11 @@ fn main() {
     );
 
     // extensions: offers and answers of RFC 7692 §5, §7.1.
+    let deflate = DeflateConfig::default().enabled(true);
+    let (_, answer) = deflate
+        .negotiate(&[&deflate.offer_header()])
+        .unwrap()
+        .unwrap();
     let ext_prefix = vec![0u8; knobs_len::<extensions::Knobs>()];
     for (i, text) in [
         deflate.offer_header(),

@@ -196,7 +196,7 @@ impl EchoDriver {
             "EOF must end with Close or ProtocolError"
         );
         assert!(self.conn.is_closed(), "closed after EOF");
-        assert!(!self.conn.can_receive());
+        assert_eq!(self.conn.state(), wsproto::State::Closed);
         assert!(
             self.echoed.is_empty(),
             "echoes never written: {:?}",
@@ -236,7 +236,7 @@ impl EchoDriver {
         match sent {
             Ok(()) => self.echoed.push_back((kind, data.to_vec())),
             Err(e) => assert!(
-                self.conn.is_close_sent(),
+                self.conn.sent_close().is_some(),
                 "echo of {} bytes failed before any close: {e:?}",
                 data.len()
             ),
