@@ -67,8 +67,10 @@ pub trait Transport: Read + Write {
     /// connection has said the transport may end
     /// ([`Connection::poll_shutdown`]), so the peer sees the end at once even
     /// while this end keeps the stream, and after a rejection, so the client
-    /// reads the whole response before the connection closes. The default
-    /// does nothing; the stream then ends when it is dropped.
+    /// reads the whole response before the connection closes (the drain
+    /// that follows runs only when this succeeds, since it relies on read
+    /// timeouts). The default does nothing; the stream then ends when it is
+    /// dropped.
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -145,6 +147,13 @@ impl<S: Write> Write for NoTimeouts<S> {
 impl<S: Read + Write> Transport for NoTimeouts<S> {
     fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
+    }
+
+    /// Unsupported: the inner stream cannot be half-closed, and without read
+    /// timeouts the drain after a rejection could wait on the peer forever,
+    /// so it is skipped.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
