@@ -197,11 +197,19 @@ impl ClientHandshake {
                         max_headers: self.max_headers,
                         max_body: self.max_head,
                     };
-                    let response = response::read(head, &leftover, &sent);
-                    let accepted = matches!(response, Ok(Checked::Accepted(..)));
-                    self.state = State::Read { response, leftover };
-                    if accepted && leftover_len(&self.state) > cap {
-                        self.fail(ResponseError::TooMuchDataAfterHead { limit: cap });
+                    match response::read(head, &leftover, &sent) {
+                        Err(e) => self.fail(e),
+                        Ok(Checked::Accepted(..)) if leftover.len() > cap => {
+                            self.fail(ResponseError::TooMuchDataAfterHead { limit: cap });
+                        }
+                        // The body was copied out; what follows is not ours.
+                        rejected @ Ok(Checked::Rejected(_)) => {
+                            self.state = State::Read {
+                                response: rejected,
+                                leftover: BytesMut::new(),
+                            }
+                        }
+                        response => self.state = State::Read { response, leftover },
                     }
                 }
                 Err(e) => {
@@ -266,14 +274,6 @@ impl ClientHandshake {
             conn.handle_read(&leftover);
         }
         Ok(Some(Outcome::Accepted(response, conn)))
-    }
-}
-
-/// How many bytes after the head are buffered.
-fn leftover_len(state: &State) -> usize {
-    match state {
-        State::Read { leftover, .. } => leftover.len(),
-        _ => 0,
     }
 }
 

@@ -126,10 +126,12 @@ impl ServerHandshake {
                 Ok(None) => {}
                 Ok(Some(end)) => {
                     let (head, leftover) = self.reader.take(end);
-                    let request = Request::parse(head, self.config.max_handshake_headers);
-                    self.state = State::Read { request, leftover };
-                    if leftover_len(&self.state) > cap {
-                        self.fail(RequestError::TooMuchDataAfterHead { limit: cap });
+                    match Request::parse(head, self.config.max_handshake_headers) {
+                        Err(e) => self.fail(e),
+                        Ok(_) if leftover.len() > cap => {
+                            self.fail(RequestError::TooMuchDataAfterHead { limit: cap });
+                        }
+                        request => self.state = State::Read { request, leftover },
                     }
                 }
                 Err(e) => {
@@ -221,14 +223,6 @@ impl ServerHandshake {
             conn.handle_read(&leftover);
         }
         Ok((response, conn))
-    }
-}
-
-/// How many bytes after the head are buffered.
-fn leftover_len(state: &State) -> usize {
-    match state {
-        State::Read { leftover, .. } => leftover.len(),
-        State::Reading => 0,
     }
 }
 
