@@ -342,10 +342,9 @@ pub(super) fn encode_frame(
     let header_len = header.encode(&mut raw);
     out.reserve(header_len + data.len());
     out.put_slice(&raw[..header_len]);
-    let start = out.len();
-    out.put_slice(data);
-    if let Some(key) = mask {
-        frame::apply_mask(&mut out[start..], key, 0);
+    match mask {
+        Some(key) => frame::extend_masked(out, data, key),
+        None => out.put_slice(data),
     }
 }
 
