@@ -64,12 +64,7 @@ const MIN_WINDOW_BITS: u8 = 9;
 /// use wsproto::deflate::{Compressor, Decompressor};
 /// use wsproto::extensions::NegotiatedDeflate;
 ///
-/// let params = NegotiatedDeflate {
-///     compress_window_bits: 15,
-///     compress_no_context_takeover: false,
-///     decompress_window_bits: 15,
-///     decompress_no_context_takeover: false,
-/// };
+/// let params = NegotiatedDeflate::new(15, false, 15, false);
 /// let mut compressor = Compressor::new(&params, 6);
 /// let mut payload = Vec::new();
 /// compressor.compress(b"Hello", &mut payload);

@@ -6,26 +6,21 @@
 
 use wsproto::entropy::SeededEntropy;
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
-use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use wsproto::{Bytes, Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
+use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, Outcome, ServerHandshake};
+use wsproto::{
+    Bytes, Config, Connection, Event, Message, MessageKind, Negotiated, ProtocolError, Role,
+};
 
 /// Both sides as negotiated by the RFC's examples: 15-bit windows, context takeover.
 fn takeover() -> NegotiatedDeflate {
-    NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: false,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: false,
-    }
+    NegotiatedDeflate::new(15, false, 15, false)
 }
 
 /// A connection with permessage-deflate on, compressing every message.
 fn deflating(role: Role, negotiated: NegotiatedDeflate) -> Connection {
     let deflate = DeflateConfig::default().compression_threshold(0);
-    let mut conn =
-        Connection::with_entropy(role, Config::default(), Box::new(SeededEntropy::new(5)));
-    conn.enable_deflate(negotiated, &deflate);
-    conn
+    let config = Config::default().deflate(deflate);
+    Connection::with_negotiated(role, config, Negotiated::new().deflate(negotiated))
 }
 
 fn sent(conn: &mut Connection) -> Vec<u8> {
@@ -86,10 +81,7 @@ fn rfc7692_7_2_3_2_shared_window_in_both_directions() {
 
 #[test]
 fn rfc7692_7_2_3_2_no_context_takeover_repeats_the_first_bytes() {
-    let negotiated = NegotiatedDeflate {
-        compress_no_context_takeover: true,
-        ..takeover()
-    };
+    let negotiated = NegotiatedDeflate::new(15, true, 15, false);
     let mut server = deflating(Role::Server, negotiated);
     server.send_text("Hello").unwrap();
     server.send_text("Hello").unwrap();
@@ -199,11 +191,9 @@ fn compressed_text_that_inflates_to_invalid_utf8_fails_with_1007() {
 
 #[test]
 fn small_messages_and_chosen_messages_go_uncompressed() {
-    let mut conn = Connection::new(Role::Server, Config::default());
-    conn.enable_deflate(
-        takeover(),
-        &DeflateConfig::default().compression_threshold(16),
-    );
+    let config = Config::default().deflate(DeflateConfig::default().compression_threshold(16));
+    let mut conn =
+        Connection::with_negotiated(Role::Server, config, Negotiated::new().deflate(takeover()));
     conn.send_text("tiny").unwrap();
     assert_eq!(
         sent(&mut conn),
@@ -224,8 +214,11 @@ fn message_limit_counts_inflated_bytes() {
     server.send_binary(vec![0u8; 100 * 1024]).unwrap();
     let wire = sent(&mut server);
     assert!(wire.len() < 1024);
-    let mut client = Connection::new(Role::Client, Config::default().max_message_size(64 * 1024));
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client = Connection::with_negotiated(
+        Role::Client,
+        Config::default().max_message_size(64 * 1024),
+        Negotiated::new().deflate(takeover()),
+    );
     let evs = events(&mut client, &wire);
     assert!(
         matches!(
@@ -257,8 +250,11 @@ fn streaming_hands_out_inflated_data_with_the_same_cap() {
         .collect();
     server.send_binary(message.clone()).unwrap();
     let wire = sent(&mut server);
-    let mut client = Connection::new(Role::Client, Config::default().streaming(true));
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client = Connection::with_negotiated(
+        Role::Client,
+        Config::default().streaming(true),
+        Negotiated::new().deflate(takeover()),
+    );
     let mut got = Vec::new();
     let mut chunks = 0;
     for piece in wire.chunks(4096) {
@@ -274,11 +270,11 @@ fn streaming_hands_out_inflated_data_with_the_same_cap() {
     assert_eq!(got, message);
     assert!(chunks > 1, "handed out as it arrived");
 
-    let mut capped = Connection::new(
+    let mut capped = Connection::with_negotiated(
         Role::Client,
         Config::default().streaming(true).max_message_size(100_000),
+        Negotiated::new().deflate(takeover()),
     );
-    capped.enable_deflate(takeover(), &DeflateConfig::default());
     let evs = events(&mut capped, &wire);
     assert!(matches!(
         evs.last(),
@@ -299,7 +295,9 @@ fn handshake(client: DeflateConfig, server: DeflateConfig) -> (Connection, Conne
     s.poll_request().unwrap().unwrap();
     let (response, server_conn) = s.accept(Accept::new()).unwrap();
     c.handle_read(&response);
-    let (_, client_conn) = c.poll_response().unwrap().unwrap();
+    let Some(Outcome::Accepted(_, client_conn)) = c.poll_response().unwrap() else {
+        panic!("not accepted");
+    };
     (client_conn, server_conn)
 }
 
@@ -333,7 +331,7 @@ fn malformed_offer_is_a_400() {
           Sec-WebSocket-Extensions: permessage-deflate; =\r\n\r\n",
     );
     let err = s.poll_request().unwrap_err();
-    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.status(), 400);
     assert!(
         err.to_string().contains("Sec-WebSocket-Extensions"),
         "{err}"
@@ -416,23 +414,14 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
     use wsproto::PreparedMessage;
     let text = "broadcast to everyone, compressed once ".repeat(50);
     let message = PreparedMessage::text(text.as_str()).with_deflate(15, 6);
-    let independent = NegotiatedDeflate {
-        compress_no_context_takeover: true,
-        ..takeover()
-    };
+    let independent = NegotiatedDeflate::new(15, true, 15, false);
     let mut frames = Vec::new();
     for _ in 0..3 {
         let mut server = deflating(Role::Server, independent);
         server.send_prepared(&message).unwrap();
         let chunks: Vec<Bytes> = std::iter::from_fn(|| server.poll_transmit()).collect();
         assert_eq!(chunks[0][0], 0xc1, "RSV1: compressed");
-        let mut client = deflating(
-            Role::Client,
-            NegotiatedDeflate {
-                decompress_no_context_takeover: true,
-                ..takeover()
-            },
-        );
+        let mut client = deflating(Role::Client, NegotiatedDeflate::new(15, false, 15, true));
         let wire: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
         assert_eq!(
             events(&mut client, &wire),
@@ -449,14 +438,7 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
 
     // With context takeover, or a smaller window than it was compressed
     // with, the same message goes out uncompressed.
-    for negotiated in [
-        takeover(),
-        NegotiatedDeflate {
-            compress_no_context_takeover: true,
-            compress_window_bits: 10,
-            ..takeover()
-        },
-    ] {
+    for negotiated in [takeover(), NegotiatedDeflate::new(10, true, 15, false)] {
         let mut server = deflating(Role::Server, negotiated);
         server.send_prepared(&message).unwrap();
         let first = server.poll_transmit().unwrap();
@@ -470,8 +452,8 @@ fn memory_budget_caps_what_a_message_inflates_to() {
     server.send_binary(vec![0u8; 100 * 1024]).unwrap();
     let wire = sent(&mut server);
     let config = Config::default().memory_budget(Some(32 * 1024));
-    let mut client = Connection::new(Role::Client, config);
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client =
+        Connection::with_negotiated(Role::Client, config, Negotiated::new().deflate(takeover()));
     let evs = events(&mut client, &wire);
     assert!(
         matches!(

@@ -71,6 +71,7 @@ impl DeflateConfig {
     /// on when the crate is built with the `deflate` feature, off without it.
     ///
     /// Off, a client sends no offer and a server declines every offer.
+    #[must_use]
     pub fn enabled(mut self, on: bool) -> Self {
         self.enabled = on;
         self
@@ -83,6 +84,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `level` is over 9.
+    #[must_use]
     pub fn level(mut self, level: u32) -> Self {
         assert!(level <= 9, "compression level must be 0..=9, got {level}");
         self.level = level;
@@ -105,6 +107,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `bits` is not in 8..=15.
+    #[must_use]
     pub fn server_max_window_bits(mut self, bits: u8) -> Self {
         assert_window_bits(bits);
         self.server_max_window_bits = bits;
@@ -130,6 +133,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `bits` is not in 8..=15.
+    #[must_use]
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         assert_window_bits(bits);
         self.client_max_window_bits = bits;
@@ -145,6 +149,7 @@ impl DeflateConfig {
     /// similar messages and saves no allocation (windows are kept, not freed,
     /// between messages), but it makes each message independent, which is
     /// what encode-once broadcast needs.
+    #[must_use]
     pub fn server_no_context_takeover(mut self, on: bool) -> Self {
         self.server_no_context_takeover = on;
         self
@@ -157,6 +162,7 @@ impl DeflateConfig {
     /// (RFC 7692 §7.1.1.2). As a server: we ask every client for it in our
     /// response. Memory as for
     /// [`server_no_context_takeover`](Self::server_no_context_takeover).
+    #[must_use]
     pub fn client_no_context_takeover(mut self, on: bool) -> Self {
         self.client_no_context_takeover = on;
         self
@@ -170,6 +176,7 @@ impl DeflateConfig {
     /// takeover, while a deflate call costs a hundred times what the rest of
     /// sending a small message does. Uncompressed messages do not enter the
     /// LZ77 window (RFC 7692 §7.2.3.2). No memory implication.
+    #[must_use]
     pub fn compression_threshold(mut self, bytes: usize) -> Self {
         self.compression_threshold = bytes;
         self
@@ -182,6 +189,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If the list is empty or a window-bits value is not in 8..=15.
+    #[must_use]
     pub fn client_offers(mut self, offers: Vec<DeflateParams>) -> Self {
         assert!(
             !offers.is_empty(),
@@ -225,11 +233,6 @@ impl DeflateConfig {
     /// The size under which messages go uncompressed.
     pub fn get_compression_threshold(&self) -> usize {
         self.compression_threshold
-    }
-
-    /// Whether a message of `len` bytes is worth compressing.
-    pub fn should_compress(&self, len: usize) -> bool {
-        len >= self.compression_threshold
     }
 
     /// The client's offers, most preferred first: the list set with
