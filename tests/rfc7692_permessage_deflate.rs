@@ -463,3 +463,303 @@ fn memory_budget_caps_what_a_message_inflates_to() {
         "{evs:?}"
     );
 }
+
+// ----- RFC 7692 §7.2.2, §7.2.3.4: the LZ77 window across BFINAL blocks -----
+
+/// How a [`BfinalPeer`] ends a compressed message.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// A block with BFINAL set (zlib's `Z_FINISH`), as in §7.2.3.4.
+    Final,
+    /// The same plus the `0x00` §7.2.3.4 appends.
+    FinalAndZero,
+    /// A sync flush without its tail (§7.2.1).
+    Sync,
+}
+
+/// A client that may end messages with a BFINAL block and keeps its LZ77
+/// window all the same (context takeover, RFC 7692 §7.2.1): after
+/// `Z_FINISH` it resets zlib and hands it the last `2^w` bytes with
+/// `deflateSetDictionary`. Frames are masked, RSV1 on the first.
+struct BfinalPeer {
+    deflate: flate2::Compress,
+    bits: u8,
+    history: Vec<u8>,
+}
+
+impl BfinalPeer {
+    fn new(bits: u8) -> Self {
+        Self {
+            deflate: flate2::Compress::new_with_window_bits(
+                flate2::Compression::new(6),
+                false,
+                bits,
+            ),
+            bits,
+            history: Vec::new(),
+        }
+    }
+
+    fn payload(&mut self, message: &[u8], end: End) -> Vec<u8> {
+        use flate2::FlushCompress;
+        let flush = match end {
+            End::Sync => FlushCompress::Sync,
+            End::Final | End::FinalAndZero => FlushCompress::Finish,
+        };
+        let mut out = Vec::new();
+        let mut input = message;
+        loop {
+            out.reserve(input.len() + 64);
+            let before = self.deflate.total_in();
+            let status = self.deflate.compress_vec(input, &mut out, flush).unwrap();
+            input = &input[(self.deflate.total_in() - before) as usize..];
+            let done = match end {
+                End::Sync => input.is_empty() && out.len() < out.capacity(),
+                End::Final | End::FinalAndZero => status == flate2::Status::StreamEnd,
+            };
+            if done {
+                break;
+            }
+        }
+        self.history.extend_from_slice(message);
+        let keep = self.history.len().saturating_sub(1 << self.bits);
+        self.history.drain(..keep);
+        match end {
+            End::Sync => out.truncate(out.len() - 4),
+            End::Final | End::FinalAndZero => {
+                self.deflate.reset();
+                if !self.history.is_empty() {
+                    self.deflate.set_dictionary(&self.history).unwrap();
+                }
+                if matches!(end, End::FinalAndZero) {
+                    out.push(0x00);
+                }
+            }
+        }
+        out
+    }
+
+    /// The frames of one binary message, its payload cut into `frames`
+    /// frames of about equal size.
+    fn message(&mut self, message: &[u8], end: End, frames: usize) -> Vec<u8> {
+        use wsproto::frame::{apply_mask, FrameHeader, OpCode};
+        let payload = self.payload(message, end);
+        let size = payload.len().div_ceil(frames.max(1)).max(1);
+        let pieces: Vec<&[u8]> = if payload.is_empty() {
+            vec![&[]]
+        } else {
+            payload.chunks(size).collect()
+        };
+        let mut wire = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let opcode = if i == 0 {
+                OpCode::Binary
+            } else {
+                OpCode::Continuation
+            };
+            let mut header = FrameHeader::new(i + 1 == pieces.len(), opcode, piece.len() as u64);
+            header.rsv1 = i == 0;
+            header.mask = Some([0x11, 0x22, 0x33, u8::try_from(i % 256).unwrap()]);
+            let mut frame = vec![0; header.encoded_len() + piece.len()];
+            let at = header.encode(&mut frame);
+            frame[at..].copy_from_slice(piece);
+            apply_mask(&mut frame[at..], header.mask.unwrap(), 0);
+            wire.extend_from_slice(&frame);
+        }
+        wire
+    }
+}
+
+/// A server whose peer compresses with `bits`, with context takeover.
+fn server_for_peer_bits(bits: u8, config: Config) -> Connection {
+    let mut server = Connection::new(Role::Server, config);
+    server.enable_deflate(
+        NegotiatedDeflate {
+            decompress_window_bits: bits,
+            ..takeover()
+        },
+        &DeflateConfig::default(),
+    );
+    server
+}
+
+/// Bytes that do not compress: only a back-reference shortens them.
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A, a one-byte B, then C = the start of A, each ended with BFINAL: the
+/// wire and the messages. C is a single back-reference across B into A.
+fn a_b_c(bits: u8, end: End, frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    // Within reach of the peer's window (zlib reaches back 2^w - 262).
+    let a = noise((1 << bits) - 300, u32::from(bits));
+    let messages = vec![a.clone(), b"X".to_vec(), a[..100].to_vec()];
+    let mut peer = BfinalPeer::new(bits);
+    let mut wire = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let frame = peer.message(m, end, frames);
+        if i == 2 {
+            assert!(frame.len() < 40, "C refers back into A: {} bytes", frame.len());
+        }
+        wire.extend(frame);
+    }
+    (wire, messages)
+}
+
+fn binaries(messages: &[Vec<u8>]) -> Vec<Event> {
+    messages
+        .iter()
+        .map(|m| Event::Binary(Bytes::from(m.clone())))
+        .collect()
+}
+
+/// Joins streamed pieces back into whole messages.
+fn joined(events: Vec<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut current: Option<(MessageKind, Vec<u8>)> = None;
+    for event in events {
+        match event {
+            Event::Chunk {
+                kind,
+                data,
+                first,
+                last,
+            } => {
+                assert_eq!(first, current.is_none());
+                current
+                    .get_or_insert((kind, Vec::new()))
+                    .1
+                    .extend_from_slice(&data);
+                if last {
+                    let (kind, bytes) = current.take().unwrap();
+                    out.push(match kind {
+                        MessageKind::Text => {
+                            Event::Text(String::from_utf8(bytes).unwrap().as_str().into())
+                        }
+                        MessageKind::Binary => Event::Binary(Bytes::from(bytes)),
+                    });
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn events_in_pieces(conn: &mut Connection, wire: &[u8], cuts: &[usize]) -> Vec<Event> {
+    let mut all = Vec::new();
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&wire.len())) {
+        let cut = cut.clamp(start, wire.len());
+        all.extend(events(conn, &wire[start..cut]));
+        start = cut;
+    }
+    all
+}
+
+#[test]
+fn bfinal_message_keeps_window_for_the_next_message() {
+    // Node's ws fails C with 1007, Python's websockets delivers it empty.
+    for bits in 9..=15 {
+        for end in [End::Final, End::FinalAndZero] {
+            let (wire, messages) = a_b_c(bits, end, 1);
+            let mut server = server_for_peer_bits(bits, Config::default());
+            assert_eq!(
+                events(&mut server, &wire),
+                binaries(&messages),
+                "{bits} bits, {end:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bfinal_messages_in_several_frames_keep_window_for_the_next_message() {
+    for bits in [9, 12, 15] {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 3);
+        let mut server = server_for_peer_bits(bits, Config::default());
+        assert_eq!(events(&mut server, &wire), binaries(&messages), "{bits} bits");
+    }
+}
+
+#[test]
+fn bfinal_frames_split_across_reads_at_every_point_keep_the_window() {
+    for bits in [9, 15] {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 1);
+        for at in 0..=wire.len() {
+            let mut server = server_for_peer_bits(bits, Config::default());
+            assert_eq!(
+                events_in_pieces(&mut server, &wire, &[at]),
+                binaries(&messages),
+                "{bits} bits, split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_bfinal_frames_split_at_every_point_keep_the_window() {
+    for bits in [9, 15] {
+        let (wire, messages) = a_b_c(bits, End::Final, 1);
+        for at in 0..=wire.len() {
+            let mut server = server_for_peer_bits(bits, Config::default().streaming(true));
+            assert_eq!(
+                joined(events_in_pieces(&mut server, &wire, &[at])),
+                binaries(&messages),
+                "{bits} bits, split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_keeps_the_window_for_every_window_size_read_by_read() {
+    // Small reads: every message is inflated in several pieces.
+    for bits in 9..=15 {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 2);
+        let mut server = server_for_peer_bits(bits, Config::default().streaming(true));
+        let cuts: Vec<usize> = (1..wire.len()).step_by(97).collect();
+        assert_eq!(
+            joined(events_in_pieces(&mut server, &wire, &cuts)),
+            binaries(&messages),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
+fn window_kept_across_bfinal_is_counted_in_memory_usage() {
+    let (wire, _) = a_b_c(15, End::Final, 1);
+    let mut server = server_for_peer_bits(15, Config::default());
+    events(&mut server, &[]);
+    let before = server.memory_usage();
+    assert_eq!(events(&mut server, &wire).len(), 3);
+    let after = server.memory_usage();
+    // The inflater's state (46 KiB) and a window copy of at most 32 KiB.
+    assert!(after > before, "{before} -> {after}");
+    assert!(after - before <= 46 * 1024 + (32 << 10) + 4096, "{before} -> {after}");
+}
+
+#[test]
+fn message_too_large_reports_the_size_inflated_so_far() {
+    let mut server = Connection::new(Role::Server, Config::default().max_message_size(1000));
+    server.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut peer = BfinalPeer::new(15);
+    let wire = peer.message(&[b'a'; 5000], End::Sync, 1);
+    let evs = events(&mut server, &wire);
+    assert_eq!(
+        evs.last(),
+        Some(&Event::ProtocolError(ProtocolError::MessageTooLarge {
+            size: 1001,
+            limit: 1000
+        }))
+    );
+}
