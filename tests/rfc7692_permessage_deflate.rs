@@ -607,7 +607,11 @@ fn a_b_c(bits: u8, end: End, frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
     for (i, m) in messages.iter().enumerate() {
         let frame = peer.message(m, end, frames);
         if i == 2 {
-            assert!(frame.len() < 40, "C refers back into A: {} bytes", frame.len());
+            assert!(
+                frame.len() < 40,
+                "C refers back into A: {} bytes",
+                frame.len()
+            );
         }
         wire.extend(frame);
     }
@@ -686,7 +690,11 @@ fn bfinal_messages_in_several_frames_keep_window_for_the_next_message() {
     for bits in [9, 12, 15] {
         let (wire, messages) = a_b_c(bits, End::FinalAndZero, 3);
         let mut server = server_for_peer_bits(bits, Config::default());
-        assert_eq!(events(&mut server, &wire), binaries(&messages), "{bits} bits");
+        assert_eq!(
+            events(&mut server, &wire),
+            binaries(&messages),
+            "{bits} bits"
+        );
     }
 }
 
@@ -745,7 +753,10 @@ fn window_kept_across_bfinal_is_counted_in_memory_usage() {
     let after = server.memory_usage();
     // The inflater's state (46 KiB) and a window copy of at most 32 KiB.
     assert!(after > before, "{before} -> {after}");
-    assert!(after - before <= 46 * 1024 + (32 << 10) + 4096, "{before} -> {after}");
+    assert!(
+        after - before <= 46 * 1024 + (32 << 10) + 4096,
+        "{before} -> {after}"
+    );
 }
 
 #[test]
@@ -762,4 +773,200 @@ fn message_too_large_reports_the_size_inflated_so_far() {
             limit: 1000
         }))
     );
+}
+
+#[test]
+#[should_panic(expected = "compress_window_bits must be in 9..=15, got 8")]
+fn enable_deflate_refuses_a_compressor_window_no_negotiation_gives() {
+    let mut conn = Connection::new(Role::Server, Config::default());
+    conn.enable_deflate(
+        NegotiatedDeflate {
+            compress_window_bits: 8,
+            ..takeover()
+        },
+        &DeflateConfig::default(),
+    );
+}
+
+#[test]
+#[should_panic(expected = "decompress_window_bits must be in 8..=15, got 16")]
+fn enable_deflate_refuses_a_peer_window_over_15_bits() {
+    let mut conn = Connection::new(Role::Server, Config::default());
+    conn.enable_deflate(
+        NegotiatedDeflate {
+            decompress_window_bits: 16,
+            ..takeover()
+        },
+        &DeflateConfig::default(),
+    );
+}
+
+// ----- the same compressed bytes split anywhere give the same events -----
+
+mod split_anywhere {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One message as the test sends it.
+    #[derive(Debug, Clone)]
+    enum Msg {
+        Text(String),
+        Binary(Vec<u8>),
+        Ping(Vec<u8>),
+        Fragmented(Vec<String>),
+    }
+
+    fn msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            // Compressible text, with multibyte characters to cut inside.
+            "(the |same |words |é|€|😀|x){0,60}".prop_map(Msg::Text),
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(7), any::<u8>()], 0..600)
+                .prop_map(Msg::Binary),
+            proptest::collection::vec(any::<u8>(), 0..126).prop_map(Msg::Ping),
+            proptest::collection::vec("(ab|é|c){0,12}", 1..4).prop_map(Msg::Fragmented),
+        ]
+    }
+
+    fn send(conn: &mut Connection, m: &Msg) {
+        match m {
+            Msg::Text(t) => conn.send_text(t.as_str()).unwrap(),
+            Msg::Binary(b) => conn.send_binary(b.clone()).unwrap(),
+            Msg::Ping(p) => conn.ping(p).unwrap(),
+            Msg::Fragmented(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    conn.send_fragment(MessageKind::Text, part.as_str(), i + 1 == parts.len())
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    fn expected(m: &Msg) -> Event {
+        match m {
+            Msg::Text(t) => Event::Text(t.as_str().into()),
+            Msg::Binary(b) => Event::Binary(Bytes::from(b.clone())),
+            Msg::Ping(p) => Event::Ping(Bytes::from(p.clone())),
+            Msg::Fragmented(parts) => Event::Text(parts.concat().as_str().into()),
+        }
+    }
+
+    /// A client and a server that negotiated permessage-deflate through
+    /// the handshakes, compressing every message; the client's wire for
+    /// `msgs`, and a fresh server with the server's agreed parameters.
+    struct Setup {
+        wire: Vec<u8>,
+        negotiated: NegotiatedDeflate,
+        deflate: DeflateConfig,
+    }
+
+    fn setup(msgs: &[Msg], no_context_takeover: bool, bits: u8) -> Setup {
+        let deflate = DeflateConfig::default()
+            .compression_threshold(0)
+            .client_no_context_takeover(no_context_takeover)
+            .client_max_window_bits(bits);
+        let (mut client, server) = handshake(deflate.clone(), deflate.clone());
+        let negotiated = *server.deflate().expect("negotiated");
+        assert_eq!(
+            negotiated.decompress_no_context_takeover,
+            no_context_takeover
+        );
+        assert_eq!(negotiated.decompress_window_bits, bits);
+        for m in msgs {
+            send(&mut client, m);
+        }
+        Setup {
+            wire: sent(&mut client),
+            negotiated,
+            deflate,
+        }
+    }
+
+    impl Setup {
+        fn server(&self, config: Config) -> Connection {
+            let mut server = Connection::new(Role::Server, config);
+            server.enable_deflate(self.negotiated, &self.deflate);
+            server
+        }
+    }
+
+    fn cut_points(cuts: Vec<prop::sample::Index>, len: usize) -> Vec<usize> {
+        let mut at: Vec<usize> = cuts.into_iter().map(|i| i.index(len + 1)).collect();
+        at.sort_unstable();
+        at
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn compressed_bytes_split_anywhere_give_the_same_events(
+            msgs in proptest::collection::vec(msg(), 1..6),
+            no_context_takeover: bool,
+            bits in 9u8..=15,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let s = setup(&msgs, no_context_takeover, bits);
+            let want: Vec<Event> = msgs.iter().map(expected).collect();
+            let whole = events_in_pieces(&mut s.server(Config::default()), &s.wire, &[]);
+            prop_assert_eq!(&whole, &want);
+            let at = cut_points(cuts, s.wire.len());
+            let split = events_in_pieces(&mut s.server(Config::default()), &s.wire, &at);
+            prop_assert_eq!(&split, &whole);
+            let every: Vec<usize> = (1..s.wire.len()).collect();
+            let bytewise = events_in_pieces(&mut s.server(Config::default()), &s.wire, &every);
+            prop_assert_eq!(&bytewise, &whole);
+        }
+
+        #[test]
+        fn compressed_streaming_pieces_join_to_the_same_messages(
+            msgs in proptest::collection::vec(msg(), 1..6),
+            no_context_takeover: bool,
+            bits in 9u8..=15,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let s = setup(&msgs, no_context_takeover, bits);
+            let want: Vec<Event> = msgs.iter().map(expected).collect();
+            let at = cut_points(cuts, s.wire.len());
+            let streaming = Config::default().streaming(true);
+            let split = joined(events_in_pieces(&mut s.server(streaming.clone()), &s.wire, &at));
+            prop_assert_eq!(&split, &want);
+            let every: Vec<usize> = (1..s.wire.len()).collect();
+            let bytewise = joined(events_in_pieces(&mut s.server(streaming), &s.wire, &every));
+            prop_assert_eq!(&bytewise, &want);
+        }
+
+        /// The same with a peer that ends messages with BFINAL, syncs, or
+        /// mixes both, in one or more frames (RFC 7692 §7.2.1 allows each).
+        #[test]
+        fn bfinal_peer_bytes_split_anywhere_give_the_same_messages(
+            msgs in proptest::collection::vec(
+                (
+                    prop_oneof![
+                        proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..400),
+                        "(abc|abd|x){0,80}".prop_map(String::into_bytes),
+                    ],
+                    prop_oneof![Just(End::Final), Just(End::FinalAndZero), Just(End::Sync)],
+                    1usize..4,
+                ),
+                1..8,
+            ),
+            bits in 9u8..=15,
+            streaming: bool,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let mut peer = BfinalPeer::new(bits);
+            let mut wire = Vec::new();
+            for (m, end, frames) in &msgs {
+                wire.extend(peer.message(m, *end, *frames));
+            }
+            let want: Vec<Event> = msgs.iter().map(|(m, _, _)| Event::Binary(Bytes::from(m.clone()))).collect();
+            let config = Config::default().streaming(streaming);
+            let at = cut_points(cuts, wire.len());
+            let split = joined(events_in_pieces(&mut server_for_peer_bits(bits, config.clone()), &wire, &at));
+            prop_assert_eq!(&split, &want);
+            let every: Vec<usize> = (1..wire.len()).collect();
+            let bytewise = joined(events_in_pieces(&mut server_for_peer_bits(bits, config), &wire, &every));
+            prop_assert_eq!(&bytewise, &want);
+        }
+    }
 }

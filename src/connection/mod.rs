@@ -225,6 +225,11 @@ impl Connection {
     /// (RFC 7692 §7). The handshakes do this themselves; call it for a
     /// connection set up without one (an RFC 8441 stream, say). Do it before
     /// any message crosses.
+    ///
+    /// # Panics
+    ///
+    /// If `negotiated` holds window bits no negotiation gives: our
+    /// compressor's outside 9..=15, the peer's outside 8..=15.
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(
         &mut self,
