@@ -292,7 +292,9 @@ mod tests {
                 client_max_window_bits: Some(ClientMaxWindowBits::Bits(bits)),
                 ..offer()
             }];
-            let config = DeflateConfig::default().client_offers(offers.clone());
+            let config = DeflateConfig::default()
+                .enabled(true)
+                .client_offers(offers.clone());
             assert_eq!(config.get_client_offers(), offers);
         }
     }
