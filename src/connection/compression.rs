@@ -34,6 +34,9 @@ mod with_deflate {
     }
 
     impl Compression {
+        /// The codec for the agreed parameters; its zlib states are made
+        /// when the first message needs them.
+        ///
         /// # Panics
         ///
         /// If `negotiated` holds window bits no negotiation agrees to (our
