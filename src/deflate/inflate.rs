@@ -2,21 +2,9 @@
 //! a message piece by piece under a size limit, and the LZ77 window carried
 //! across DEFLATE blocks with BFINAL set.
 //!
-//! # The window across BFINAL
-//!
-//! A sender may end a message, or part of one, with a block whose BFINAL
-//! bit is set (RFC 7692 §7.2.1, §7.2.3.4), which ends zlib's stream. What
-//! follows is a new DEFLATE stream, yet it shares the sliding window: within
-//! the message, and with context takeover across messages ("MUST decompress
-//! each new message using the LZ77 sliding window used to process the last
-//! compressed message", §7.2.2). zlib cannot hand its window over from the
-//! ended stream, so the decompressor keeps its own copy of the last `2^w`
-//! bytes it inflated and restarts zlib with that copy as the dictionary.
-//!
-//! The copy is updated once per [`Decompressor::decompress`] call, with at
-//! most `2^w` bytes of that call's output, whatever the caller does with its
-//! vector afterwards; no copy is made for a message inflated in one call
-//! without context takeover, which is then never needed.
+//! The copy of the window (see [`Decompressor`]) is updated once per
+//! [`Decompressor::decompress`] call, whatever the caller does with its
+//! vector afterwards, and is read only after a BFINAL block.
 
 use std::collections::VecDeque;
 
@@ -50,6 +38,17 @@ pub enum InflateError {
 
 /// Inflates the messages we receive (RFC 7692 §7.2.2), frame by frame or
 /// in any smaller pieces, with a size limit per message.
+///
+/// A message, or part of one, may end with a DEFLATE block whose BFINAL bit
+/// is set (RFC 7692 §7.2.1, §7.2.3.4). What follows is a new DEFLATE stream
+/// that still shares the LZ77 window: within the message, and with context
+/// takeover across messages (§7.2.2: "MUST decompress each new message
+/// using the LZ77 sliding window used to process the last compressed
+/// message"). zlib cannot carry its window over an ended stream, so the
+/// decompressor keeps its own copy of the last `2^w` bytes it inflated and
+/// restarts zlib with it as the dictionary. Keeping it costs one copy of at
+/// most `2^w` bytes of each call's output, and none for a message inflated
+/// in one call without context takeover.
 pub struct Decompressor {
     inflate: Decompress,
     window_bits: u8,
