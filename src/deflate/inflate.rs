@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::{check_window_bits, DECOMPRESSOR_STATE, MIN_WINDOW_BITS, TAIL};
+use super::{check_window_bits, DECOMPRESSOR_STATE, MAX_WINDOW_BITS, MIN_WINDOW_BITS, TAIL};
 use crate::extensions::NegotiatedDeflate;
 
 /// The most output the decompressor writes in one step into spare room it
@@ -80,11 +80,16 @@ impl Decompressor {
     /// ([`decompress_window_bits`](NegotiatedDeflate::decompress_window_bits),
     /// [`decompress_no_context_takeover`](NegotiatedDeflate::decompress_no_context_takeover)).
     ///
-    /// The window is the agreed one (RFC 7692 §7.2.2: the receiver "MAY
-    /// reduce" it to the agreed size), but at least 9 bits: zlib cannot
-    /// inflate raw streams with an 8-bit window, a 9-bit one inflates every
-    /// 8-bit stream, and it also copes with zlib-based peers that were told
-    /// 8 and silently used 9.
+    /// The window is the agreed one, but at least 9 bits: a 9-bit window
+    /// inflates every 8-bit stream, and also copes with zlib-based peers
+    /// that were told 8 and silently used 9. It bounds the copy kept across
+    /// BFINAL blocks. zlib itself always inflates with 15 bits, which
+    /// decodes every smaller window's stream and costs no more memory
+    /// (zlib-rs allocates the full 32 KiB window whatever it is told), while
+    /// flate2 resets a zlib-rs inflater with any other window by allocating
+    /// a new one, which would cost an allocation per message without
+    /// context takeover. RFC 7692 §7.2.2 lets the receiver reduce its
+    /// window to the agreed size; it need not.
     ///
     /// # Panics
     ///
@@ -98,7 +103,7 @@ impl Decompressor {
         );
         let window_bits = negotiated.decompress_window_bits.max(MIN_WINDOW_BITS);
         Self {
-            inflate: Decompress::new_with_window_bits(false, window_bits),
+            inflate: Decompress::new_with_window_bits(false, MAX_WINDOW_BITS),
             window_bits,
             no_context_takeover: negotiated.decompress_no_context_takeover,
             message_len: 0,
@@ -107,7 +112,8 @@ impl Decompressor {
         }
     }
 
-    /// The window our decompressor uses.
+    /// The peer's window, at least 9 bits: how much of the output is kept
+    /// for the stream that follows a BFINAL block.
     pub fn window_bits(&self) -> u8 {
         self.window_bits
     }
