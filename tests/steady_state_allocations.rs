@@ -130,3 +130,50 @@ fn receiving_compressed_messages_allocates_only_the_payload_for_every_window() {
         }
     }
 }
+
+/// Compressed messages, sent: the compressor's state is reused from
+/// message to message, with or without context takeover.
+#[cfg(feature = "deflate")]
+#[test]
+fn sending_compressed_messages_allocates_nothing_per_message_for_every_window() {
+    use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for bits in 9..=15u8 {
+        for no_context_takeover in [false, true] {
+            let mut server = Connection::new(Role::Server, Config::default());
+            server.enable_deflate(
+                NegotiatedDeflate {
+                    compress_window_bits: bits,
+                    compress_no_context_takeover: no_context_takeover,
+                    decompress_window_bits: 15,
+                    decompress_no_context_takeover: false,
+                },
+                &DeflateConfig::default().compression_threshold(0),
+            );
+            let message = [7u8; 100];
+            let mut sent = 0;
+            let mut send = || {
+                server.send_binary(&message[..]).unwrap();
+                while let Some(chunk) = server.poll_transmit() {
+                    sent += chunk.len();
+                }
+            };
+            for _ in 0..10 {
+                send();
+            }
+            let region = Region::new(GLOBAL);
+            for _ in 0..1000 {
+                send();
+            }
+            let stats = region.change();
+            assert!(
+                stats.allocations + stats.reallocations <= 10,
+                "{bits} bits, no context takeover {no_context_takeover}: {} allocations, \
+                 {} reallocations for 1,000 messages",
+                stats.allocations,
+                stats.reallocations
+            );
+            assert!(sent > 1010 * 2, "every message went out");
+        }
+    }
+}
