@@ -16,7 +16,8 @@
 //! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
 //!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
 //! - `memory_usage()` stays under 2 × the message limit + the codec state
-//!   (both zlib states, as `deflate::state_memory` gives them) + 64 KiB,
+//!   (both zlib states and the decompressor's window copy, as their
+//!   `memory_usage` and `window_bits` give them) + 64 KiB,
 //!   over what the connection held when deflate was enabled.
 //!
 //! And for the echo: every `Text`/`Binary` (or, streaming, every message once
@@ -36,7 +37,7 @@
 use std::collections::VecDeque;
 
 use arbitrary::Arbitrary;
-use wsproto::deflate::{state_memory, Decompressor};
+use wsproto::deflate::{Compressor, Decompressor};
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::frame::OpCode;
 use wsproto::{Config, Connection, Event, Message, MessageKind, Negotiated, ProtocolError, Role};
@@ -147,7 +148,10 @@ struct EchoDriver {
 impl EchoDriver {
     fn new(conn: Connection, knobs: &Knobs) -> Self {
         let ours = knobs.negotiated();
-        let (compressor, decompressor) = state_memory(&ours);
+        let compressor = Compressor::new(&ours, 6).memory_usage();
+        let ours_in = Decompressor::new(&ours);
+        // The window copy grows to at most 2^w bytes.
+        let decompressor = ours_in.memory_usage() + (1 << ours_in.window_bits());
         // The peer decompresses with what we compress with.
         let theirs = NegotiatedDeflate::new(
             ours.decompress_window_bits,

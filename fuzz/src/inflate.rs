@@ -94,10 +94,11 @@ fn inflate(d: &mut Decompressor, pieces: &[&[u8]], limit: usize) -> Result<Vec<u
                 assert_eq!(n, out.len() - before);
                 assert!(out.len() <= limit);
             }
-            Err(InflateError::TooLarge { limit: l }) => {
+            Err(InflateError::TooLarge { size, limit: l }) => {
                 assert_eq!(l, limit);
                 assert_eq!(out.len(), limit + 1, "TooLarge at exactly limit + 1");
-                return Err(InflateError::TooLarge { limit });
+                assert_eq!(size, limit + 1, "the size reached is reported");
+                return Err(InflateError::TooLarge { size, limit });
             }
             Err(e) => return Err(e),
         }

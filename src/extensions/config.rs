@@ -17,6 +17,12 @@ use super::{ClientMaxWindowBits, DeflateParams, MAX_WINDOW_BITS, MIN_COMPRESS_WI
 /// allocates the full 32 KiB window up front. Window bits therefore save
 /// memory on the compressing side only.
 ///
+/// A value outside what RFC 7692 allows (a level over 9, window bits
+/// outside 8..=15, an empty or out-of-range offer list) is a programming
+/// error: the setter panics (see each `# Panics`), so a configuration that
+/// exists is valid, and the codec built from it never clamps or
+/// second-guesses a value.
+///
 /// ```
 /// use wsproto::extensions::DeflateConfig;
 ///
@@ -262,5 +268,93 @@ impl DeflateConfig {
             ..primary
         };
         vec![primary, fallback]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer() -> DeflateParams {
+        DeflateParams::default()
+    }
+
+    #[test]
+    fn setters_take_every_value_in_range() {
+        for level in 0..=9 {
+            assert_eq!(DeflateConfig::default().level(level).get_level(), level);
+        }
+        for bits in 8..=15 {
+            let config = DeflateConfig::default()
+                .server_max_window_bits(bits)
+                .client_max_window_bits(bits);
+            assert_eq!(config.get_server_max_window_bits(), bits);
+            assert_eq!(config.get_client_max_window_bits(), bits);
+            let offers = vec![DeflateParams {
+                server_max_window_bits: Some(bits),
+                client_max_window_bits: Some(ClientMaxWindowBits::Bits(bits)),
+                ..offer()
+            }];
+            let config = DeflateConfig::default()
+                .enabled(true)
+                .client_offers(offers.clone());
+            assert_eq!(config.get_client_offers(), offers);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "compression level must be 0..=9, got 10")]
+    fn level_over_9_panics() {
+        let _ = DeflateConfig::default().level(10);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 7")]
+    fn server_max_window_bits_under_8_panics() {
+        let _ = DeflateConfig::default().server_max_window_bits(7);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 16")]
+    fn server_max_window_bits_over_15_panics() {
+        let _ = DeflateConfig::default().server_max_window_bits(16);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 7")]
+    fn client_max_window_bits_under_8_panics() {
+        let _ = DeflateConfig::default().client_max_window_bits(7);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 16")]
+    fn client_max_window_bits_over_15_panics() {
+        let _ = DeflateConfig::default().client_max_window_bits(16);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one offer is needed")]
+    fn client_offers_empty_panics() {
+        let _ = DeflateConfig::default().client_offers(Vec::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "server_max_window_bits must be in 8..=15")]
+    fn client_offers_with_server_max_window_bits_out_of_range_panics() {
+        let bad = DeflateParams {
+            server_max_window_bits: Some(16),
+            ..offer()
+        };
+        let _ = DeflateConfig::default().client_offers(vec![offer(), bad]);
+    }
+
+    #[test]
+    #[should_panic(expected = "client_max_window_bits must be in 8..=15")]
+    fn client_offers_with_client_max_window_bits_out_of_range_panics() {
+        let bad = DeflateParams {
+            client_max_window_bits: Some(ClientMaxWindowBits::Bits(7)),
+            ..offer()
+        };
+        let _ = DeflateConfig::default().client_offers(vec![bad]);
     }
 }
