@@ -26,7 +26,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use wsproto::entropy::SeededEntropy;
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
-use wsproto::{Config, Connection, Event, Message, Role};
+use wsproto::{Config, Connection, Event, Message, Negotiated, Role};
 use wsproto_benches::{ascii_text, binary_payload, KIB, MIB};
 
 struct Case {
@@ -66,21 +66,13 @@ fn cases() -> Vec<Case> {
 }
 
 fn negotiated() -> NegotiatedDeflate {
-    NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: false,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: false,
-    }
+    NegotiatedDeflate::new(15, false, 15, false)
 }
 
 fn connection(role: Role, config: Config) -> Connection {
-    let mut conn = Connection::with_entropy(role, config, Box::new(SeededEntropy::new(7)));
-    conn.enable_deflate(
-        negotiated(),
-        &DeflateConfig::default().compression_threshold(0),
-    );
-    conn
+    let config = config.deflate(DeflateConfig::default().compression_threshold(0));
+    let negotiated = Negotiated::new().deflate(negotiated());
+    Connection::from_parts(role, config, Box::new(SeededEntropy::new(7)), negotiated)
 }
 
 /// The wire bytes of `payload` as the first message of a compressing client.
@@ -143,7 +135,7 @@ fn inflate(c: &mut Criterion) {
             ));
         }
         for (name, config, read) in variants {
-            let streaming = config.get_streaming();
+            let streaming = config.streaming;
             let mut conn = connection(Role::Server, config);
             // Checked once: the same bytes, twice in a row (the window carries over).
             for _ in 0..2 {

@@ -236,11 +236,12 @@ impl Connection {
     /// permessage-deflate, which the codec then runs with the level and
     /// threshold of `config`'s [`DeflateConfig`](crate::extensions::DeflateConfig).
     pub fn with_negotiated(role: Role, config: Config, negotiated: Negotiated) -> Self {
-        Self::with_parts(role, config, Box::new(OsEntropy::new()), negotiated)
+        Self::from_parts(role, config, Box::new(OsEntropy::new()), negotiated)
     }
 
-    /// [`with_negotiated`](Self::with_negotiated) with a source of mask keys.
-    pub(crate) fn with_parts(
+    /// [`with_negotiated`](Self::with_negotiated) with a source of mask keys
+    /// (seed one in tests): the constructor every other one calls.
+    pub fn from_parts(
         role: Role,
         config: Config,
         entropy: Box<dyn Entropy>,

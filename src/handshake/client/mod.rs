@@ -269,7 +269,7 @@ impl ClientHandshake {
         let Some((config, entropy)) = self.parts.take() else {
             return Ok(None);
         };
-        let mut conn = Connection::with_parts(Role::Client, config, entropy, negotiated);
+        let mut conn = Connection::from_parts(Role::Client, config, entropy, negotiated);
         if !leftover.is_empty() {
             conn.handle_read(&leftover);
         }

@@ -213,7 +213,7 @@ impl ServerHandshake {
         };
         let answer = request.offers().answer(&accept, &self.config.deflate)?;
         let response = response::switching_protocols(request.key(), &answer, &accept);
-        let mut conn = Connection::with_parts(
+        let mut conn = Connection::from_parts(
             Role::Server,
             self.config,
             self.entropy,
