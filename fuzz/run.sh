@@ -9,8 +9,9 @@
 #
 # FUZZ_SECONDS: time per target (default 30). FUZZ_JOBS: targets at once
 # (default 2). Inputs found on the way go to a temporary directory, not into
-# the committed corpus; a crash is written to fuzz/artifacts/<target>/ and
-# its log is printed. Installs cargo-fuzz if it is absent; cargo-fuzz's
+# the committed corpus (FUZZ_NEW_INPUTS=dir keeps them in dir/<target>/,
+# with the logs, for `cargo fuzz cmin`); a crash is written to
+# fuzz/artifacts/<target>/ and its log is printed. Installs cargo-fuzz if it is absent; cargo-fuzz's
 # nightly flags run on the stable toolchain with RUSTC_BOOTSTRAP=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,8 +45,13 @@ fi
 # cargo-fuzz's defaults, which `cargo fuzz run` below then finds built).
 cargo fuzz build
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ -n "${FUZZ_NEW_INPUTS:-}" ]; then
+    work=$FUZZ_NEW_INPUTS
+    mkdir -p "$work"
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 start=$(date +%s)
 
 run_target() {
