@@ -76,34 +76,65 @@ use crate::rooms::{message_json, prepare, presence_json, Rooms, TokenBucket};
 const INDEX: &str = include_str!("static/index.html");
 const APP_JS: &str = include_str!("static/app.js");
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+fn main() -> ExitCode {
+    match run_main(std::env::args().skip(1)) {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
+}
+
+/// The program: reads the command line, serves until Ctrl-C (SIGINT),
+/// closes every connection with 1001; `false` if it could not run.
+pub fn run_main(args: impl Iterator<Item = String>) -> bool {
+    let options = match parse_args(args) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("chat: {e}");
             eprintln!("{USAGE}");
-            return ExitCode::from(2);
+            return false;
         }
     };
-    let listener = match TcpListener::bind(options.listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("chat: cannot listen on {}: {e}", options.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("chat: shutting down");
-    };
-    match run(options, listener, ctrl_c).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("chat: {e}");
-            ExitCode::FAILURE
+            return false;
         }
-    }
+    };
+    runtime.block_on(async {
+        let listener = match TcpListener::bind(options.listen).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("chat: cannot listen on {}: {e}", options.listen);
+                return false;
+            }
+        };
+        // Registered before the URL is printed: a SIGINT from then on is ours.
+        #[cfg(unix)]
+        let ctrl_c = {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut sigint) = signal(SignalKind::interrupt()) else {
+                eprintln!("chat: cannot handle SIGINT");
+                return false;
+            };
+            async move {
+                sigint.recv().await;
+                eprintln!("chat: shutting down");
+            }
+        };
+        #[cfg(not(unix))]
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("chat: shutting down");
+        };
+        match run(options, listener, ctrl_c).await {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("chat: {e}");
+                false
+            }
+        }
+    })
 }
 
 /// The usage line.
