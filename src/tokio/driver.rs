@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -626,32 +626,33 @@ pub(crate) fn poll_next<L: Link>(
     }
 }
 
-/// The chores every write-side poll does first: reading (and answering)
-/// what has arrived, and the timers.
-fn write_side_chores<L: Link>(link: &mut L, cx: &mut Context<'_>) {
-    pump(link, cx);
-    link.with(|d, _| d.run_timers(cx));
-}
-
 /// `Sink::poll_ready`: Pending while the send queue is over the high-water
-/// mark, writing it out meanwhile.
+/// mark, writing it out meanwhile (and reading, and running the timers, so
+/// that a blocked writer still answers pings and a peer that stops reading
+/// is failed by the pong or close deadline).
 pub(crate) fn poll_ready<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-    let waker = link.with(|d, _| d.enter(Side::Write, cx.waker()));
-    let mut fcx = Context::from_waker(&waker);
-    write_side_chores(link, &mut fcx);
-    link.with(|d, w| {
+    let waker = link.with(|d, _| {
         d.check_send()?;
-        if d.conn.buffered_amount() > d.high_water {
-            if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
-                return Poll::Ready(Err(e));
-            }
-            d.run_timers(&mut fcx);
-            d.check_send()?;
-            if d.conn.buffered_amount() > d.high_water {
-                return Poll::Pending;
-            }
+        Ok::<_, Error>(d.enter(Side::Write, cx.waker()))
+    })?;
+    if link.with(|d, _| d.conn.buffered_amount() <= d.high_water) {
+        return Poll::Ready(Ok(()));
+    }
+    let mut fcx = Context::from_waker(&waker);
+    if let Poll::Ready(Err(e)) = link.with(|d, w| d.flush_some(w, &mut fcx)) {
+        return Poll::Ready(Err(e));
+    }
+    pump(link, &mut fcx);
+    link.with(|d, w| {
+        d.run_timers(&mut fcx);
+        if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
+            return Poll::Ready(Err(e));
         }
-        Poll::Ready(Ok(()))
+        d.check_send()?;
+        match d.conn.buffered_amount() > d.high_water {
+            true => Poll::Pending,
+            false => Poll::Ready(Ok(())),
+        }
     })
 }
 
@@ -679,22 +680,22 @@ pub(crate) fn command<L: Link, T>(
 }
 
 /// `Sink::poll_flush`: writes everything queued, one vectored write per
-/// readiness cycle.
+/// readiness cycle. What is queued goes out first; then what has arrived is
+/// read and processed (so pings are answered while the application only
+/// sends), and what that queued goes out too.
 pub(crate) fn poll_flush<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
     let waker = link.with(|d, _| d.enter(Side::Write, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
-    write_side_chores(link, &mut fcx);
+    if let Poll::Ready(Err(e)) = link.with(|d, w| d.flush_some(w, &mut fcx)) {
+        return Poll::Ready(Err(e));
+    }
+    pump(link, &mut fcx);
     link.with(|d, w| {
+        d.run_timers(&mut fcx);
         if d.broken {
             return Poll::Ready(Err(Error::Closed));
         }
-        match d.flush_some(w, &mut fcx) {
-            Poll::Ready(Ok(())) => {}
-            other => {
-                d.run_timers(&mut fcx);
-                return other;
-            }
-        }
+        ready!(d.flush_some(w, &mut fcx))?;
         if d.is_over() && d.poll_finish(w, &mut fcx).is_pending() {
             return Poll::Pending;
         }
