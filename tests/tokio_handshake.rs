@@ -121,7 +121,10 @@ async fn callback_chooses_subprotocol_and_adds_headers() {
         // report the same agreement.
         assert_eq!(client.extensions(), server.extensions());
         #[cfg(feature = "deflate")]
-        assert!(client.extensions().unwrap().starts_with("permessage-deflate"));
+        assert!(client
+            .extensions()
+            .unwrap()
+            .starts_with("permessage-deflate"));
     })
     .await;
 }
@@ -253,12 +256,18 @@ async fn server_handshake_timeout_answers_408_and_gives_up() {
         });
         // A slowloris: half a head, then nothing.
         let mut stream = TcpStream::connect(&addr).await.unwrap();
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.unwrap();
         assert!(response.starts_with(b"HTTP/1.1 408 "));
         let (result, elapsed) = server.await.unwrap();
-        assert!(matches!(result, Err(Error::Handshake(HandshakeError::Timeout))));
+        assert!(matches!(
+            result,
+            Err(Error::Handshake(HandshakeError::Timeout))
+        ));
         assert!(elapsed >= Duration::from_secs(5));
     })
     .await;
@@ -278,7 +287,10 @@ async fn client_handshake_timeout_when_the_server_never_answers() {
         let request = ClientRequest::from_url(&url).unwrap();
         let started = tokio::time::Instant::now();
         let err = ws::connect_with(request, config).await.unwrap_err();
-        assert!(matches!(err, Error::Handshake(HandshakeError::Timeout)), "{err:?}");
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::Timeout)),
+            "{err:?}"
+        );
         assert!(started.elapsed() >= Duration::from_secs(3));
         server.abort();
     })
@@ -297,8 +309,12 @@ async fn from_raw_and_from_partially_read_serve_streams_upgraded_elsewhere() {
         let second = client_frame(1, b"second");
         early.extend_from_slice(&second[..4]);
         let rest = second[4..].to_vec();
-        let mut server =
-            WebSocketStream::from_partially_read(server_io, &early, Role::Server, Config::default());
+        let mut server = WebSocketStream::from_partially_read(
+            server_io,
+            &early,
+            Role::Server,
+            Config::default(),
+        );
         let mut client = WebSocketStream::from_raw(client_io, Role::Client, Config::default());
         client.get_mut().write_all(&rest).await.unwrap();
         assert_eq!(server.recv().await.unwrap(), Message::Text("first".into()));

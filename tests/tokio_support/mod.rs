@@ -41,6 +41,9 @@ pub async fn pair(
     let (listener, url) = listener().await;
     let accept = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
+        // Frames are written whole: Nagle's algorithm would only hold
+        // small ones back (and, with paused time, for ages).
+        stream.set_nodelay(true).unwrap();
         ws::accept_with(stream, server, |_| Ok(Accept::new()))
             .await
             .unwrap()
