@@ -130,12 +130,12 @@ impl Wake for Fanout {
 pub(crate) struct Driver {
     pub(crate) conn: Connection,
     /// Events the write path took out of the connection (to answer pings
-    /// while the application only sends), in order, for the read path.
+    /// while the application only sends), in order, for the read path. It
+    /// stops growing at the high-water mark (plus the one event that crossed
+    /// it): then the write path stops reading.
     stash: VecDeque<Event>,
     /// Their size, payloads plus [`EVENT_OVERHEAD`] each.
     stash_bytes: usize,
-    /// The stash stops growing at this size: the write path stops reading.
-    stash_limit: usize,
     /// The one timer, made on first use (it needs the runtime).
     sleep: Option<Pin<Box<Sleep>>>,
     /// The deadline `sleep` is set to.
@@ -160,12 +160,10 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new(conn: Connection) -> Self {
         let fanout = Arc::new(Fanout::default());
-        let stash_limit = conn.config().get_max_message_size();
         let mut driver = Self {
             conn,
             stash: VecDeque::new(),
             stash_bytes: 0,
-            stash_limit,
             sleep: None,
             sleep_at: None,
             drain_deadline: None,
@@ -222,7 +220,7 @@ impl Driver {
     /// it moved any.
     fn stash_events(&mut self) -> bool {
         let mut moved = false;
-        while self.stash_bytes < self.stash_limit {
+        while self.stash_bytes < self.high_water {
             let Some(event) = self.conn.poll_event() else {
                 break;
             };
@@ -244,7 +242,7 @@ impl Driver {
         !self.read_ended
             && !self.broken
             && self.conn.can_receive()
-            && self.stash_bytes < self.stash_limit
+            && self.stash_bytes < self.high_water
             && self.conn.buffered_amount() <= self.high_water
     }
 
@@ -695,10 +693,11 @@ pub(crate) fn poll_flush<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Re
         if d.broken {
             return Poll::Ready(Err(Error::Closed));
         }
-        ready!(d.flush_some(w, &mut fcx))?;
-        if d.is_over() && d.poll_finish(w, &mut fcx).is_pending() {
-            return Poll::Pending;
+        if d.is_over() {
+            // Closed: what is left gets a bounded time to go out.
+            return d.poll_finish(w, &mut fcx).map(Ok);
         }
+        ready!(d.flush_some(w, &mut fcx))?;
         Poll::Ready(Ok(()))
     })
 }
