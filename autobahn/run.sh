@@ -469,6 +469,8 @@ main() {
         [[ -z "${job_pids[$n]}" ]] || finish_job "$n"
     done
     BG_PIDS=()
+    log "summary of every case, per role and agent: $all_reports/results.json"
+    python3 "$HERE/summary.py" "$all_reports" "$all_reports/results.json"
     ((failed == 0)) || die "$failed of $total jobs failed (see above)"
     log "all $total jobs passed (${#batches[@]} batches, ${roles[*]}, agents ${AGENTS[*]}) in $((SECONDS - start)) s"
 }
