@@ -72,36 +72,16 @@ mod transport;
 
 use std::io;
 
-use bytes::Bytes;
-
-use crate::connection::CloseFrame;
 use crate::error::ProtocolError;
 use crate::handshake::{BuildError, HandshakeError};
-use crate::utf8::Utf8Bytes;
 
+/// What the stream yields and the sink takes: the core's message, whose
+/// payloads are reference-counted buffers handed out without a copy.
+pub use crate::Message;
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
 pub use split::{ReadHalf, WriteHalf};
 pub use stream::WebSocketStream;
 pub use transport::MaybeTlsStream;
-
-/// A message received or sent: the payloads are the core's reference-counted
-/// buffers, handed out without a copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Message {
-    /// A text message, validated UTF-8.
-    Text(Utf8Bytes),
-    /// A binary message.
-    Binary(Bytes),
-    /// A ping. A received one has already been answered unless
-    /// [`Config::auto_pong`](crate::Config::auto_pong) is off.
-    Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
-    /// A close frame (`None`: without a status code). A received one has
-    /// already been answered.
-    Close(Option<CloseFrame>),
-}
 
 /// What went wrong on a tokio WebSocket.
 #[derive(Debug, thiserror::Error)]

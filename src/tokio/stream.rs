@@ -11,9 +11,9 @@ use futures_sink::Sink;
 use super::driver::{self, Driver, Link};
 use super::split::{self, ReadHalf, WriteHalf};
 use super::{Error, Message};
+use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::{Connection, Payload, Role, TextPayload};
-use crate::frame::CloseCode;
 
 /// What the handshake agreed, kept beside the connection.
 #[derive(Debug, Clone, Default)]
