@@ -425,13 +425,17 @@ main() {
     local batches=() batch i=0 role failed=0 total=0 start=$SECONDS
     IFS=';' read -r -a batches <<<"$(batches_of "$CASES")"
     local all_reports="$REPORTS" dir
-    local job_pids=() job_names=() job_logs=()
+    local job_names=() job_logs=()
+    declare -A job_of=() # running job's pid -> its index
     log "adapters: ${AGENTS[*]}; ${#batches[@]} batches x ${#roles[@]} roles, $JOBS at a time"
 
-    # finish_job N: waits for job N, shows its log, counts a failure.
-    finish_job() {
-        local n="$1" rc=0
-        wait "${job_pids[$n]}" || rc=$?
+    # finish_one: waits for whichever running job ends first, shows its log,
+    # counts a failure.
+    finish_one() {
+        local done_pid="" rc=0 n
+        wait -n -p done_pid "${!job_of[@]}" || rc=$?
+        n="${job_of[$done_pid]}"
+        unset "job_of[$done_pid]"
         cat "${job_logs[$n]}"
         if ((rc == 0)); then
             log "${job_names[$n]}: passed"
@@ -439,7 +443,6 @@ main() {
             log "${job_names[$n]}: FAILED (exit $rc)"
             failed=$((failed + 1))
         fi
-        job_pids[$n]=""
     }
 
     for batch in "${batches[@]}"; do
@@ -447,27 +450,18 @@ main() {
         dir="$all_reports"
         ((${#batches[@]} == 1)) || dir="$all_reports/batch-$i"
         for role in "${roles[@]}"; do
-            # A free slot: wait for the oldest running job.
-            local running=0 n
-            for n in "${!job_pids[@]}"; do [[ -z "${job_pids[$n]}" ]] || running=$((running + 1)); done
-            if ((running >= JOBS)); then
-                for n in "${!job_pids[@]}"; do
-                    if [[ -n "${job_pids[$n]}" ]]; then finish_job "$n"; break; fi
-                done
-            fi
+            while ((${#job_of[@]} >= JOBS)); do finish_one; done
             mkdir -p "$dir"
             job_names+=("batch $i/${#batches[@]} ($batch) $role role")
             job_logs+=("$dir/$role-job.log")
             log "starting ${job_names[-1]}"
             (run_job "$role" "$dir" "$batch") >"$dir/$role-job.log" 2>&1 &
-            job_pids+=("$!")
+            job_of[$!]=$total
             BG_PIDS+=("$!")
             total=$((total + 1))
         done
     done
-    for n in "${!job_pids[@]}"; do
-        [[ -z "${job_pids[$n]}" ]] || finish_job "$n"
-    done
+    while ((${#job_of[@]} > 0)); do finish_one; done
     BG_PIDS=()
     log "summary of every case, per role and agent: $all_reports/results.json"
     python3 "$HERE/summary.py" "$all_reports" "$all_reports/results.json"

@@ -24,12 +24,9 @@ where
         let (mut stream, mut sink) = echo.split_with(tokio::io::split);
         let mut n = 0;
         while let Some(message) = stream.next().await {
-            match message.unwrap() {
-                m @ (Message::Text(_) | Message::Binary(_)) => {
-                    sink.send(m).await.unwrap();
-                    n += 1;
-                }
-                _ => {}
+            if let m @ (Message::Text(_) | Message::Binary(_)) = message.unwrap() {
+                sink.send(m).await.unwrap();
+                n += 1;
             }
         }
         n
