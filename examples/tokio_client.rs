@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let (ws, _response) = ws::connect(&url).await?;
-    let (mut reader, mut writer) = ws.split();
+    let (mut reader, mut writer) = ws.into_split();
 
     let mut printer = tokio::spawn(async move {
         loop {

@@ -81,7 +81,7 @@ pub use crate::Message;
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
 pub use split::{ReadHalf, WriteHalf};
 pub use stream::WebSocketStream;
-pub use transport::MaybeTlsStream;
+pub use transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 
 /// What went wrong on a tokio WebSocket.
 #[derive(Debug, thiserror::Error)]
