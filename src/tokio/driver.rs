@@ -50,10 +50,10 @@ const WRITE_SLICES: usize = 64;
 /// The default high-water mark of the send queue, in bytes.
 pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
-/// Once the connection is closed, how long queued bytes may take to be
-/// written before the transport is shut down anyway: a peer that does not
-/// read cannot hold a closed connection open.
-pub(crate) const CLOSED_FLUSH_GRACE: Duration = Duration::from_secs(1);
+/// Once the connection is closed, how long queued bytes (the close frame
+/// among them) may take to be written before the transport is shut down
+/// anyway: a peer that does not read cannot hold a closed connection open.
+pub const CLOSED_FLUSH_GRACE: Duration = Duration::from_secs(1);
 
 /// Bytes an event costs in the queue of events the write path keeps for
 /// the read path, beyond its payload.
