@@ -191,13 +191,15 @@ impl Driver {
 
     /// What the connection and the adapter hold.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.conn.memory_usage()
-            + std::mem::size_of::<Self>()
+        use std::mem::size_of;
+        // The connection counts itself; the rest of the driver, the shared
+        // wakers, the stash and the timer are the adapter's.
+        self.conn.memory_usage() + size_of::<Self>() - size_of::<Connection>()
+            + size_of::<Fanout>()
+            + 2 * size_of::<usize>()
+            + self.stash.capacity() * size_of::<Event>()
             + self.stash_bytes
-            + self
-                .sleep
-                .as_ref()
-                .map_or(0, |_| std::mem::size_of::<Sleep>())
+            + self.sleep.as_ref().map_or(0, |_| size_of::<Sleep>())
     }
 
     /// Registers `waker` for `side` and returns the waker to poll the
