@@ -35,10 +35,13 @@
 //!   `Sink::poll_ready`, `poll_flush` and `poll_close`, or the same on a
 //!   [`WriteHalf`]; this side also reads what has arrived and processes it
 //!   (answering pings), keeping the messages in order for the read side.
-//!   It stops reading once the messages it holds for the read side pass
-//!   the high-water mark ([`WebSocketStream::set_high_water_mark`], 64 KiB
-//!   by default; one message may cross it): an application that never
-//!   reads then stops answering, and the peer's keepalive decides.
+//!   It reads ahead over pings and pongs, and stops after one data message
+//!   the application has not read yet (or at the high-water mark,
+//!   [`WebSocketStream::set_high_water_mark`], 64 KiB by default): so a
+//!   close or a protocol error the peer sent after its messages is acted
+//!   on only once the application has read them and could answer them, as
+//!   when it reads itself. An application that never reads a message then
+//!   stops answering pings sent after it, and the peer's keepalive decides.
 //!
 //! An application that neither reads nor writes for a while should keep
 //! a `recv()` pending somewhere — typically the read half in its own task,
