@@ -10,7 +10,8 @@
 //! it never delays a writer; a writer waiting for a full socket holds
 //! neither, so it never delays the reader. Each half also does the other's
 //! chores: the read half writes pongs, the write half reads and answers
-//! pings, so either one alone keeps the connection alive.
+//! pings, so either one alone keeps the connection alive (see the
+//! [module documentation](super) for exactly what each side does).
 
 use std::io;
 use std::pin::Pin;
@@ -108,9 +109,9 @@ pub struct ReadHalf<R, W> {
 
 /// The write half: a [`Sink`] of messages, and async sends.
 ///
-/// It also reads and processes what arrives (answering pings), keeping the
-/// messages for the read half, so a task that only writes keeps the
-/// connection alive.
+/// It also reads and processes what arrives (answering pings), keeping
+/// what it read for the read half — pings and pongs, and at most one data
+/// message — so a task that only writes keeps the connection alive.
 #[derive(Debug)]
 pub struct WriteHalf<R, W> {
     shared: Arc<Shared<R, W>>,
