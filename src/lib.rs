@@ -29,6 +29,7 @@
 //! | [`Connection`] | the state machine after the handshake: messages, control frames, closing, timers, the send queue |
 //! | [`Config`], [`entropy`], [`ProtocolError`] / [`Error`] | settings and limits, the source of mask keys, the two kinds of error |
 //! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
+//! | `tokio` | a tokio adapter: `Stream` + `Sink`, halves for two tasks, timers (feature `tokio`) |
 //!
 //! # A server, in memory
 //!
@@ -66,6 +67,8 @@ mod utf8;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};
