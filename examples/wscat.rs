@@ -192,6 +192,42 @@ pub fn describe_close(close: Option<&CloseFrame>) -> String {
     }
 }
 
+/// What a connection agreed, as a server sees it: permessage-deflate's
+/// parameters and any other extension's name.
+pub fn negotiated_extensions(conn: &wsproto::Connection) -> String {
+    let mut parts: Vec<String> = conn
+        .extensions()
+        .iter()
+        .map(|e| e.name().to_owned())
+        .collect();
+    if let Some(d) = conn.deflate() {
+        let mut deflate = "permessage-deflate".to_owned();
+        if d.compress_no_context_takeover {
+            deflate.push_str("; server_no_context_takeover");
+        }
+        if d.decompress_no_context_takeover {
+            deflate.push_str("; client_no_context_takeover");
+        }
+        if d.compress_window_bits < 15 {
+            deflate.push_str(&format!(
+                "; server_max_window_bits={}",
+                d.compress_window_bits
+            ));
+        }
+        if d.decompress_window_bits < 15 {
+            deflate.push_str(&format!(
+                "; client_max_window_bits={}",
+                d.decompress_window_bits
+            ));
+        }
+        parts.insert(0, deflate);
+    }
+    match parts.is_empty() {
+        true => "none".to_owned(),
+        false => parts.join(", "),
+    }
+}
+
 /// How a received message is printed.
 pub fn describe_message(message: &Message) -> String {
     match message {
@@ -204,6 +240,7 @@ pub fn describe_message(message: &Message) -> String {
         Message::Ping(data) => format!("* ping ({} bytes)", data.len()),
         Message::Pong(data) => format!("* pong ({} bytes)", data.len()),
         Message::Close(close) => format!("* close frame: {}", describe_close(close.as_ref())),
+        other => format!("* {other:?}"),
     }
 }
 
@@ -254,7 +291,13 @@ where
 async fn tls_connect(
     args: &Args,
     request: ClientRequest,
-) -> Result<(WebSocketStream<ws::MaybeTlsStream>, wsproto::handshake::Response), String> {
+) -> Result<
+    (
+        WebSocketStream<ws::MaybeTlsStream>,
+        wsproto::handshake::Response,
+    ),
+    String,
+> {
     use wsproto::tokio::tls::{rustls, Connector};
     let connector = match &args.ca {
         None => Connector::default_roots().map_err(|e| e.to_string())?,
@@ -286,7 +329,13 @@ async fn tls_connect(
 async fn tls_connect(
     _: &Args,
     _: ClientRequest,
-) -> Result<(WebSocketStream<ws::MaybeTlsStream>, wsproto::handshake::Response), String> {
+) -> Result<
+    (
+        WebSocketStream<ws::MaybeTlsStream>,
+        wsproto::handshake::Response,
+    ),
+    String,
+> {
     Err("wss:// needs TLS: build with --features tokio,rustls-ring".into())
 }
 
@@ -315,7 +364,10 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
             let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
             let code = match code {
                 "" => CloseCode::NORMAL,
-                code => CloseCode(code.parse().map_err(|_| format!("not a close code: {code}"))?),
+                code => CloseCode(
+                    code.parse()
+                        .map_err(|_| format!("not a close code: {code}"))?,
+                ),
             };
             Ok(Command::Close(code, reason.to_owned()))
         }
@@ -360,15 +412,29 @@ where
             }
         }
     });
-    let mut ticker = ping.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
+    let mut ticker =
+        ping.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     let mut ping_sent: Option<Instant> = None;
     let mut input_open = true;
+    // This end sent its close first.
+    let mut closing = false;
     loop {
         tokio::select! {
             received = socket.recv() => match received {
                 Ok(Message::Pong(data)) if ping_sent.is_some() => {
                     let rtt = ping_sent.take().map(|t| t.elapsed()).unwrap_or_default();
                     say(&out, format!("* pong ({} bytes) after {:.1} ms", data.len(), rtt.as_secs_f64() * 1e3)).await;
+                }
+                Ok(Message::Close(close)) if closing => {
+                    let ours = socket.connection().sent_close().cloned();
+                    say(&out, format!(
+                        "* closed: sent {}, received {}",
+                        describe_close(ours.as_ref()),
+                        describe_close(close.as_ref())
+                    )).await;
+                    let _ = socket.flush().await;
+                    while socket.recv().await.is_ok() {}
+                    return Ok(());
                 }
                 Ok(Message::Close(close)) => {
                     say(&out, format!("* closed by the server: {}", describe_close(close.as_ref()))).await;
@@ -402,6 +468,7 @@ where
                     None => {
                         // End of input: close, then read until the server's answer.
                         input_open = false;
+                        closing = true;
                         socket.close(CloseCode::NORMAL, "").await
                     }
                     Some(Ok(Command::Text(text))) => socket.send_text(text.as_str()).await,
@@ -412,6 +479,7 @@ where
                     }
                     Some(Ok(Command::Close(code, reason))) => {
                         input_open = false;
+                        closing = true;
                         socket.close(code, &reason).await
                     }
                     Some(Err(e)) => {
@@ -445,7 +513,6 @@ where
     say(&out, format!("* listening on ws://{local}")).await;
     // The server runs until its input ends (Ctrl-D), or for ever if there is none.
     let mut stdin = BufReader::new(input).lines();
-    let mut input_open = true;
     let next_id = Arc::new(AtomicU64::new(1));
     loop {
         tokio::select! {
@@ -459,9 +526,8 @@ where
                     serve(args, tcp, peer, id, out).await;
                 });
             }
-            line = stdin.next_line(), if input_open => {
+            line = stdin.next_line() => {
                 if !matches!(line, Ok(Some(_))) {
-                    input_open = false;
                     say(&out, "* input closed; stopping".into()).await;
                     return Ok(());
                 }
@@ -494,7 +560,7 @@ async fn serve(args: Args, tcp: tokio::net::TcpStream, peer: SocketAddr, id: u64
         format!(
             "* [{id}] {peer} connected (subprotocol: {}; extensions: {})",
             socket.subprotocol().unwrap_or("none"),
-            socket.extensions().unwrap_or("none"),
+            negotiated_extensions(socket.connection()),
         ),
     )
     .await;
@@ -507,13 +573,27 @@ async fn serve(args: Args, tcp: tokio::net::TcpStream, peer: SocketAddr, id: u64
                 }
             }
             Ok(Message::Binary(data)) => {
-                say(&out, format!("[{id}] {}", describe_message(&Message::Binary(data.clone())))).await;
+                say(
+                    &out,
+                    format!(
+                        "[{id}] {}",
+                        describe_message(&Message::Binary(data.clone()))
+                    ),
+                )
+                .await;
                 if socket.send_binary(data).await.is_err() {
                     break;
                 }
             }
             Ok(Message::Close(close)) => {
-                say(&out, format!("* [{id}] closed by the client: {}", describe_close(close.as_ref()))).await;
+                say(
+                    &out,
+                    format!(
+                        "* [{id}] closed by the client: {}",
+                        describe_close(close.as_ref())
+                    ),
+                )
+                .await;
                 let _ = socket.flush().await;
                 while socket.recv().await.is_ok() {}
                 return;

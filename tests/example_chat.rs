@@ -38,23 +38,38 @@ async fn requests_without_a_valid_token_get_401_and_any_of_three_ways_gets_in() 
     assert_eq!(refused_status(connect(&url, |r| r).await), 401);
     let wrong = |r: ClientRequest| r.header("Authorization", "Bearer nope").unwrap();
     assert_eq!(refused_status(connect(&url, wrong).await), 401);
-    let wrong = |r: ClientRequest| r.subprotocol("chat").unwrap().subprotocol("bearer.nope").unwrap();
+    let wrong = |r: ClientRequest| {
+        r.subprotocol("chat")
+            .unwrap()
+            .subprotocol("bearer.nope")
+            .unwrap()
+    };
     assert_eq!(refused_status(connect(&url, wrong).await), 401);
-    assert_eq!(refused_status(connect(&server.url("room=a&token=nope"), |r| r).await), 401);
+    assert_eq!(
+        refused_status(connect(&server.url("room=a&token=nope"), |r| r).await),
+        401
+    );
 
-    let (mut by_header, _) = connect(&url, |r| r.header("Authorization", "Bearer s3cret").unwrap())
-        .await
-        .unwrap();
+    let (mut by_header, _) = connect(&url, |r| {
+        r.header("Authorization", "Bearer s3cret").unwrap()
+    })
+    .await
+    .unwrap();
     assert_eq!(wait_for(&mut by_header, "members").await["room"], "a");
     let (mut by_protocol, response) = connect(&url, |r| {
-        r.subprotocol("chat").unwrap().subprotocol("bearer.s3cret").unwrap()
+        r.subprotocol("chat")
+            .unwrap()
+            .subprotocol("bearer.s3cret")
+            .unwrap()
     })
     .await
     .unwrap();
     // The token's entry is never echoed back: `chat` is chosen.
     assert_eq!(response.subprotocol(), Some("chat"));
     wait_for(&mut by_protocol, "members").await;
-    let (mut by_query, _) = connect(&server.url("room=a&token=s3cret"), |r| r).await.unwrap();
+    let (mut by_query, _) = connect(&server.url("room=a&token=s3cret"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut by_query, "members").await;
     server.shutdown().await.unwrap();
 }
@@ -79,26 +94,37 @@ async fn other_origins_get_403_even_with_a_token_and_no_origin_is_a_client_with_
         .unwrap();
     connect(&url, |r| r).await.unwrap();
     // Without a token, no Origin is no way in.
-    assert_eq!(refused_status(connect(&server.url("room=a"), |r| r).await), 401);
+    assert_eq!(
+        refused_status(connect(&server.url("room=a"), |r| r).await),
+        401
+    );
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_message_reaches_every_other_member_of_its_room_only_as_json_with_the_text_unchanged() {
     let server = Instance::start(options()).await;
-    let (mut alice, _) = connect(&server.url("room=a&name=alice"), |r| r).await.unwrap();
+    let (mut alice, _) = connect(&server.url("room=a&name=alice"), |r| r)
+        .await
+        .unwrap();
     let members = wait_for(&mut alice, "members").await;
     assert_eq!(members["members"], serde_json::json!(["alice"]));
     assert_eq!(members["you"], "alice");
-    let (mut bob, _) = connect(&server.url("room=a&name=bob"), |r| r).await.unwrap();
+    let (mut bob, _) = connect(&server.url("room=a&name=bob"), |r| r)
+        .await
+        .unwrap();
     assert_eq!(
         wait_for(&mut bob, "members").await["members"],
         serde_json::json!(["alice", "bob"])
     );
     assert_eq!(wait_for(&mut alice, "join").await["name"], "bob");
-    let (mut carol, _) = connect(&server.url("room=a&name=carol"), |r| r).await.unwrap();
+    let (mut carol, _) = connect(&server.url("room=a&name=carol"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut carol, "members").await;
-    let (mut other, _) = connect(&server.url("room=b&name=dave"), |r| r).await.unwrap();
+    let (mut other, _) = connect(&server.url("room=b&name=dave"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut other, "members").await;
 
     // Quotes, backslashes, newlines, non-ASCII, and one long enough to be
@@ -155,7 +181,8 @@ async fn a_member_past_the_rate_limit_is_closed_with_1008_and_a_reason() {
     assert!(reason.contains("rate limit"), "{reason}");
     // The burst went through; the rest did not.
     let mut got = 0;
-    while let Ok(Ok(message)) = tokio::time::timeout(Duration::from_millis(300), peer.recv()).await {
+    while let Ok(Ok(message)) = tokio::time::timeout(Duration::from_millis(300), peer.recv()).await
+    {
         if let wsproto::Message::Text(text) = message {
             let value: serde_json::Value = serde_json::from_str(&text).unwrap();
             got += usize::from(value["type"] == "message");
@@ -217,8 +244,14 @@ async fn a_member_that_does_not_read_is_closed_with_1013_and_does_not_delay_the_
     // The silent member was let go: what it finally reads ends with 1013.
     let mut wire = Vec::new();
     let read = tokio::time::timeout(PATIENCE, slow.read_to_end(&mut wire)).await;
-    assert!(read.is_ok(), "the server closed the slow member's connection");
-    let mut server_side = wsproto::Connection::new(wsproto::Role::Client, wsproto::Config::default().max_message_size(1 << 20));
+    assert!(
+        read.is_ok(),
+        "the server closed the slow member's connection"
+    );
+    let mut server_side = wsproto::Connection::new(
+        wsproto::Role::Client,
+        wsproto::Config::default().max_message_size(1 << 20),
+    );
     server_side.handle_read(&wire);
     server_side.handle_eof();
     let mut close = None;
@@ -242,7 +275,9 @@ async fn shutdown_closes_every_connection_with_1001() {
     let server = Instance::start(options()).await;
     let mut members = Vec::new();
     for room in ["x", "x", "y"] {
-        let (mut socket, _) = connect(&server.url(&format!("room={room}")), |r| r).await.unwrap();
+        let (mut socket, _) = connect(&server.url(&format!("room={room}")), |r| r)
+            .await
+            .unwrap();
         wait_for(&mut socket, "members").await;
         members.push(socket);
     }
@@ -267,7 +302,12 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
     }
     use std::io::BufRead;
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "sigint_closes_every_connection_with_1001_and_exits_0", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "sigint_closes_every_connection_with_1001_and_exits_0",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -283,7 +323,9 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
         .expect("the URL to open");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let (mut socket, _) = connect(&format!("ws://{addr}/ws?room=z"), |r| r).await.unwrap();
+        let (mut socket, _) = connect(&format!("ws://{addr}/ws?room=z"), |r| r)
+            .await
+            .unwrap();
         wait_for(&mut socket, "members").await;
         let status = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
@@ -306,11 +348,17 @@ async fn instances_share_rooms_through_redis_and_survive_its_loss() {
     };
     let a = Instance::start(with_redis()).await;
     let b = Instance::start(with_redis()).await;
-    let (mut on_a, _) = connect(&a.url("room=shared&name=ann"), |r| r).await.unwrap();
+    let (mut on_a, _) = connect(&a.url("room=shared&name=ann"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut on_a, "members").await;
-    let (mut also_a, _) = connect(&a.url("room=shared&name=art"), |r| r).await.unwrap();
+    let (mut also_a, _) = connect(&a.url("room=shared&name=art"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut also_a, "members").await;
-    let (mut on_b, _) = connect(&b.url("room=shared&name=ben"), |r| r).await.unwrap();
+    let (mut on_b, _) = connect(&b.url("room=shared&name=ben"), |r| r)
+        .await
+        .unwrap();
     wait_for(&mut on_b, "members").await;
 
     // Until both subscriptions are up, a message may be missed: probe.
@@ -323,7 +371,10 @@ async fn instances_share_rooms_through_redis_and_survive_its_loss() {
     // Redis goes away: each instance still serves its own members.
     redis.stop();
     on_a.send_text("while redis is down").await.unwrap();
-    assert_eq!(wait_text(&mut also_a, "while redis is down").await["room"], "shared");
+    assert_eq!(
+        wait_text(&mut also_a, "while redis is down").await["room"],
+        "shared"
+    );
     // It comes back: the instances reconnect by themselves.
     redis.restart();
     probe_until_delivered(&mut on_a, &mut on_b, "a to b again").await;

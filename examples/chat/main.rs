@@ -387,7 +387,11 @@ pub async fn run(
     }
 }
 
-fn refuse(status: StatusCode, why: &str, extra: Option<(header::HeaderName, &'static str)>) -> Response {
+fn refuse(
+    status: StatusCode,
+    why: &str,
+    extra: Option<(header::HeaderName, &'static str)>,
+) -> Response {
     let mut response = (status, format!("{why}\n")).into_response();
     if let Some((name, value)) = extra {
         response
@@ -455,7 +459,13 @@ enum End {
     Close(CloseCode, String),
 }
 
-async fn member(app: Arc<App>, mut socket: wsproto::hyper::WebSocket, room: String, name: String, id: u64) {
+async fn member(
+    app: Arc<App>,
+    mut socket: wsproto::hyper::WebSocket,
+    room: String,
+    name: String,
+    id: u64,
+) {
     app.members.fetch_add(1, Ordering::SeqCst);
     let (mut membership, names) = app.rooms.join(&room, id, &name);
     let hello = json!({"type": "members", "room": room, "members": names, "you": name});
@@ -464,7 +474,11 @@ async fn member(app: Arc<App>, mut socket: wsproto::hyper::WebSocket, room: Stri
         Err(_) => Some(End::Peer),
     };
     if end.is_none() {
-        app.announce(&room, presence_json("join", &room, &name, id, &app.instance), Some(id));
+        app.announce(
+            &room,
+            presence_json("join", &room, &name, id, &app.instance),
+            Some(id),
+        );
     }
     let options = &app.options;
     let mut bucket = TokenBucket::new(options.rate, options.burst, tokio::time::Instant::now());
@@ -507,7 +521,11 @@ async fn member(app: Arc<App>, mut socket: wsproto::hyper::WebSocket, room: Stri
         }
     }
     app.rooms.leave(&room, id);
-    app.announce(&room, presence_json("leave", &room, &name, id, &app.instance), None);
+    app.announce(
+        &room,
+        presence_json("leave", &room, &name, id, &app.instance),
+        None,
+    );
     if let Some(End::Close(code, reason)) = end {
         // Queue the close, then let the close handshake finish (bounded by
         // the close timeout, and by a second for a peer that does not read).
