@@ -164,7 +164,7 @@ fn send(c: &mut Criterion) {
                     drain(&mut conn);
                 })
             });
-                        group.bench_function("wsproto_to_sink", |b| {
+            group.bench_function("wsproto_to_sink", |b| {
                 b.iter(|| {
                     conn.send_binary(black_box(&payload[..])).unwrap();
                     drain_to(&mut conn, &mut sink);

@@ -1,0 +1,338 @@
+//! The loopback benchmark's echo server: `echo_server <implementation>
+//! [<core>]`.
+//!
+//! Listens on 127.0.0.1 (port 0), prints `port <n>`, then accepts
+//! connections forever on a tokio current-thread runtime, pinned to `<core>`
+//! when given, one task per connection, each running the opening handshake
+//! and echoing every data message. A line `memory` on stdin is answered on
+//! stdout with `memory <rss bytes> <heap bytes>` (the heap is counted by the
+//! global allocator); the end of stdin ends the process.
+//!
+//! How each implementation echoes, the fairest way its API allows:
+//!
+//! - `wsproto_tokio`: `wsproto::tokio::accept`, then `next()` and `feed()`
+//!   of each message while more are ready without waiting, one `flush()`
+//!   (the loop in `echo`).
+//! - `wsproto_minimal`: a hand-written loop over the core on the socket:
+//!   wait for readability, `try_read` into `recv_buffer`, `poll_event` until
+//!   `None`, `send_binary` of each payload (a `Bytes` slice of the read
+//!   buffer, not copied), then `transmit_slices` and one vectored write.
+//! - `tokio-tungstenite`, `tokio-websockets`, `yawc`: the handshake by
+//!   wsproto's `ServerHandshake` (the same bytes for all), then the library
+//!   over the socket (`WebSocketStream::from_raw_socket`,
+//!   `ServerBuilder::serve`, `WebSocket::from_stream`) and the same
+//!   `next()` / `feed()` / `flush()` loop as `wsproto_tokio`, queueing in
+//!   the order each does best (see `Queue`).
+//! - `fastwebsockets`: the same handshake, `WebSocket::after_handshake`,
+//!   `read_frame()` then `write_frame()` of its payload in a new unmasked
+//!   frame. It has no way to queue frames without writing them, and its
+//!   `read_frame` is not cancel-safe (a frame header is consumed before the
+//!   rest is awaited), so it writes once per frame.
+
+use std::alloc::System;
+use std::error::Error;
+use std::io::{self, BufRead, IoSlice, Write};
+
+use bytes::Bytes;
+use cap::Cap;
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wsproto::handshake::{Accept, ServerHandshake};
+use wsproto::{Config, Connection, Event, Payload};
+use wsproto_benches::loopback::{rss_bytes, MEMORY_REQUEST, PORT_LINE};
+
+#[global_allocator]
+static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let name = args
+        .next()
+        .ok_or("usage: echo_server <implementation> [<core>]")?;
+    let implementation = Implementation::from_name(&name).ok_or("unknown implementation")?;
+    if let Some(core) = args.next() {
+        let core: usize = core.parse()?;
+        let ids = core_affinity::get_core_ids().unwrap_or_default();
+        if let Some(id) = ids.into_iter().find(|id| id.id == core) {
+            core_affinity::set_for_current(id);
+        }
+    }
+    // Thousands of idle connections need as many descriptors.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let listener = runtime.block_on(TcpListener::bind(("127.0.0.1", 0)))?;
+    let mut stdout = io::stdout();
+    writeln!(stdout, "{PORT_LINE}{}", listener.local_addr()?.port())?;
+    stdout.flush()?;
+
+    std::thread::spawn(|| {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == MEMORY_REQUEST {
+                let rss = rss_bytes().unwrap_or(0);
+                let mut stdout = io::stdout();
+                let _ = writeln!(stdout, "memory {rss} {}", ALLOCATOR.allocated());
+                let _ = stdout.flush();
+            }
+        }
+        std::process::exit(0);
+    });
+
+    runtime.block_on(async move {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(async move {
+                // A client that goes away ends its task; nothing to report.
+                let _ = serve(implementation, stream).await;
+            });
+        }
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Implementation {
+    WsprotoTokio,
+    WsprotoMinimal,
+    TokioTungstenite,
+    TokioWebsockets,
+    Fastwebsockets,
+    Yawc,
+}
+
+impl Implementation {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "wsproto_tokio" => Self::WsprotoTokio,
+            "wsproto_minimal" => Self::WsprotoMinimal,
+            "tokio-tungstenite" => Self::TokioTungstenite,
+            "tokio-websockets" => Self::TokioWebsockets,
+            "fastwebsockets" => Self::Fastwebsockets,
+            "yawc" => Self::Yawc,
+            _ => return None,
+        })
+    }
+}
+
+async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<(), BoxError> {
+    match implementation {
+        Implementation::WsprotoTokio => wsproto_tokio(stream).await,
+        Implementation::WsprotoMinimal => {
+            let conn = handshake(&mut stream).await?;
+            minimal(stream, conn).await
+        }
+        Implementation::TokioTungstenite => {
+            use tokio_tungstenite::tungstenite::protocol::Role;
+            handshake(&mut stream).await?;
+            let ws =
+                tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Server, None)
+                    .await;
+            echo(ws, Queue::AsRead, |item| match item {
+                Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
+                Ok(_) => Step::Skip,
+                Err(_) => Step::Stop,
+            })
+            .await
+        }
+        Implementation::TokioWebsockets => {
+            handshake(&mut stream).await?;
+            let ws = tokio_websockets::ServerBuilder::new().serve(stream);
+            echo(ws, Queue::AfterReading, |item| match item {
+                Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
+                Ok(_) => Step::Skip,
+                Err(_) => Step::Stop,
+            })
+            .await
+        }
+        Implementation::Fastwebsockets => {
+            use fastwebsockets::{Frame, OpCode, Role, WebSocket};
+            handshake(&mut stream).await?;
+            let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            loop {
+                let frame = ws.read_frame().await?;
+                match frame.opcode {
+                    // A frame read keeps its masking key; the answer has none.
+                    OpCode::Binary | OpCode::Text => {
+                        ws.write_frame(Frame::new(true, frame.opcode, None, frame.payload))
+                            .await?
+                    }
+                    OpCode::Close => return Ok(()),
+                    _ => {}
+                }
+            }
+        }
+        Implementation::Yawc => {
+            use yawc::{OpCode, Options, Role, WebSocket};
+            handshake(&mut stream).await?;
+            let ws = WebSocket::from_stream(stream, Role::Server, Options::default())?;
+            echo(ws, Queue::AsRead, |frame| match frame.opcode() {
+                OpCode::Binary | OpCode::Text => Step::Echo(frame),
+                OpCode::Close => Step::Stop,
+                _ => Step::Skip,
+            })
+            .await
+        }
+    }
+}
+
+/// The opening handshake, server side, by wsproto's `ServerHandshake`: the
+/// same bytes for every implementation. The client sends nothing after its
+/// request until it has the 101, so no bytes past the head are left over.
+async fn handshake(stream: &mut TcpStream) -> Result<Connection, BoxError> {
+    let mut handshake = ServerHandshake::new(Config::default());
+    let mut buf = [0u8; 1024];
+    loop {
+        if handshake.poll_request()?.is_some() {
+            break;
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err("end of stream in the handshake".into());
+        }
+        handshake.handle_read(&buf[..n]);
+    }
+    let (response, conn) = handshake.accept(Accept::new())?;
+    stream.write_all(&response).await?;
+    Ok(conn)
+}
+
+/// What the generic echo loop does with one item of a peer's stream.
+enum Step<M> {
+    Echo(M),
+    Skip,
+    Stop,
+}
+
+/// How the generic echo loop queues what it reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Queue {
+    /// `feed` each message as soon as it is read.
+    AsRead,
+    /// Read every message that is ready first, then `feed` them all.
+    AfterReading,
+}
+
+/// Echoes over a `Stream + Sink`: waits for one item, takes every further
+/// item that is ready without waiting (`now_or_never`), queueing each with
+/// `feed` (as it is read, or all after reading: whichever the library does
+/// best, see `Queue`), then flushes once: one write per readiness cycle
+/// where the library allows it.
+///
+/// tokio-websockets' `poll_next` first flushes whatever is queued, so fed
+/// as read each message costs it a write: it gets `Queue::AfterReading`.
+/// yawc's `poll_ready` flushes what is queued, so fed after reading each
+/// message costs it a write: it gets `Queue::AsRead`.
+async fn echo<W, I, M>(
+    mut ws: W,
+    queue: Queue,
+    mut step: impl FnMut(I) -> Step<M>,
+) -> Result<(), BoxError>
+where
+    W: Stream<Item = I> + Sink<M> + Unpin,
+    <W as Sink<M>>::Error: Error + Send + Sync + 'static,
+{
+    let mut ready = Vec::new();
+    while let Some(item) = ws.next().await {
+        let mut item = Some(item);
+        let mut stop = false;
+        while let Some(next) = item.take() {
+            match step(next) {
+                Step::Echo(message) if queue == Queue::AsRead => ws.feed(message).await?,
+                Step::Echo(message) => ready.push(message),
+                Step::Skip => {}
+                Step::Stop => {
+                    stop = true;
+                    break;
+                }
+            }
+            item = ws.next().now_or_never().flatten();
+        }
+        for message in ready.drain(..) {
+            ws.feed(message).await?;
+        }
+        ws.flush().await?;
+        if stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The hand-written loop over the core's public API.
+async fn minimal(stream: TcpStream, mut conn: Connection) -> Result<(), BoxError> {
+    const MIN_READ: usize = 4 * 1024;
+    const MAX_READ: usize = 64 * 1024;
+    let mut chunk = MIN_READ;
+    loop {
+        stream.readable().await?;
+        let n = match stream.try_read(conn.recv_buffer(chunk)) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                conn.handle_received(0);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        conn.handle_received(n);
+        if n == 0 {
+            conn.handle_eof();
+        }
+        // A read that fills the chunk asks for a bigger one next time.
+        chunk = if n == chunk {
+            (chunk * 2).min(MAX_READ)
+        } else {
+            MIN_READ
+        };
+        let open = echo_events(&mut conn)?;
+        write_queued(&stream, &mut conn).await?;
+        if !open || n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Every event the buffered bytes hold; data is queued back as it came.
+/// False once the connection is over.
+fn echo_events(conn: &mut Connection) -> Result<bool, BoxError> {
+    while let Some(event) = conn.poll_event() {
+        match event {
+            Event::Binary(data) => conn.send_binary(Payload::Shared(data))?,
+            Event::Text(text) => conn.send_text(text)?,
+            Event::Close(_) | Event::ProtocolError(_) => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(true)
+}
+
+/// Writes the whole send queue, one vectored write per attempt.
+async fn write_queued(stream: &TcpStream, conn: &mut Connection) -> io::Result<()> {
+    loop {
+        let written = {
+            let mut slices = [IoSlice::new(&[]); 64];
+            let n = conn.transmit_slices(&mut slices);
+            if n == 0 {
+                return Ok(());
+            }
+            stream.try_write_vectored(&slices[..n])
+        };
+        match written {
+            Ok(n) => conn.advance_transmit(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Our tokio adapter (not yet on this branch: falls back to the minimal loop).
+async fn wsproto_tokio(mut stream: TcpStream) -> Result<(), BoxError> {
+    let conn = handshake(&mut stream).await?;
+    let _: Option<Bytes> = None;
+    minimal(stream, conn).await
+}
