@@ -25,6 +25,7 @@
 //! | [`Connection`] | the state machine after the handshake: messages, control frames, closing, timers, the send queue |
 //! | [`config`], [`entropy`], [`error`] | settings and limits, the source of mask keys, the two kinds of error |
 //! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
+//! | `tokio` | a tokio adapter: `Stream` + `Sink`, halves for two tasks, timers (feature `tokio`) |
 //!
 //! # A server, in memory
 //!
@@ -57,6 +58,8 @@ pub mod utf8;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes::Bytes;
 pub use config::Config;
