@@ -33,7 +33,6 @@ use std::alloc::System;
 use std::error::Error;
 use std::io::{self, BufRead, IoSlice, Write};
 
-use bytes::Bytes;
 use cap::Cap;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,7 +63,7 @@ fn main() -> Result<(), BoxError> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
+        .enable_all()
         .build()?;
     let listener = runtime.block_on(TcpListener::bind(("127.0.0.1", 0)))?;
     let mut stdout = io::stdout();
@@ -330,9 +329,14 @@ async fn write_queued(stream: &TcpStream, conn: &mut Connection) -> io::Result<(
     }
 }
 
-/// Our tokio adapter (not yet on this branch: falls back to the minimal loop).
-async fn wsproto_tokio(mut stream: TcpStream) -> Result<(), BoxError> {
-    let conn = handshake(&mut stream).await?;
-    let _: Option<Bytes> = None;
-    minimal(stream, conn).await
+/// Our tokio adapter: its own handshake, then the generic echo loop.
+async fn wsproto_tokio(stream: TcpStream) -> Result<(), BoxError> {
+    use wsproto::tokio::Message;
+    let ws = wsproto::tokio::accept(stream).await?;
+    echo(ws, Queue::AfterReading, |item| match item {
+        Ok(message @ (Message::Binary(_) | Message::Text(_))) => Step::Echo(message),
+        Ok(Message::Close(_)) | Err(_) => Step::Stop,
+        Ok(_) => Step::Skip,
+    })
+    .await
 }
