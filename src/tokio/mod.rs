@@ -67,6 +67,8 @@ mod driver;
 mod handshake;
 mod split;
 mod stream;
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod transport;
 
 use std::io;

@@ -1,6 +1,6 @@
 //! Where `connect` gets its transport from: a URL's scheme, host and port
-//! turned into a stream. Plain TCP for `ws://`; TLS for `wss://` extends
-//! [`open`] and [`MaybeTlsStream`].
+//! turned into a stream. Plain TCP for `ws://`; TLS over TCP for `wss://`
+//! (feature `rustls`, in `tls`).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -17,41 +17,83 @@ use crate::handshake::ClientRequest;
 pub(crate) enum Scheme {
     /// `ws://`: plain TCP.
     Ws,
-    /// `wss://`: TLS over TCP.
-    Wss,
+    /// `wss://`: TLS over TCP to this port (443 unless the URL gives one).
+    Wss {
+        /// The TCP port.
+        port: u16,
+    },
 }
 
 /// Splits a URL into its scheme and the request for it.
 pub(crate) fn request_for_url(url: &str) -> Result<(Scheme, ClientRequest), Error> {
-    let scheme = match url.split_once("://") {
-        Some((s, _)) if s.eq_ignore_ascii_case("wss") => Scheme::Wss,
-        _ => Scheme::Ws,
-    };
-    // `from_url` refuses `wss://` (TlsNotProvided) until TLS is built in.
-    Ok((scheme, ClientRequest::from_url(url)?))
+    match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("wss") => {
+            let (port, request) = wss_request(rest)?;
+            Ok((Scheme::Wss { port }, request))
+        }
+        _ => Ok((Scheme::Ws, ClientRequest::from_url(url)?)),
+    }
+}
+
+/// The request for `wss://` + `rest`, and the port to connect to.
+///
+/// The URL rules are `ws://`'s (RFC 6455 §3: no fragment, no user info, an
+/// empty path is `/`); only the default port differs: 443, left out of
+/// `Host` (RFC 6455 §4.1), where `ws://`'s is 80.
+fn wss_request(rest: &str) -> Result<(u16, ClientRequest), Error> {
+    let request = ClientRequest::from_url(&format!("ws://{rest}"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    // A port is given when the authority ends in `:digits` after any
+    // bracketed IPv6 address.
+    let explicit = authority
+        .rsplit_once(':')
+        .is_some_and(|(host, _)| !host.is_empty() && (!host.contains(':') || host.ends_with(']')));
+    match (explicit, request.port()) {
+        (false, _) => Ok((443, request)),
+        // `from_url` leaves the default ws port out of Host; for wss it is
+        // not the default and stays in.
+        (true, 80) => Ok((80, ClientRequest::new(authority, request.target())?)),
+        (true, port) => Ok((port, request)),
+    }
 }
 
 /// Opens the transport for `request` over `scheme`: a TCP connection to its
 /// host and port, with Nagle's algorithm off (frames are written whole, one
-/// vectored write per flush).
+/// vectored write per flush), then TLS for `wss://`.
 pub(crate) async fn open(scheme: Scheme, request: &ClientRequest) -> Result<MaybeTlsStream, Error> {
     match scheme {
-        Scheme::Ws => {
-            let stream = TcpStream::connect((request.host(), request.port())).await?;
-            stream.set_nodelay(true)?;
-            Ok(MaybeTlsStream::Plain(stream))
+        Scheme::Ws => Ok(MaybeTlsStream::Plain(
+            tcp(request.host(), request.port()).await?,
+        )),
+        #[cfg(feature = "rustls")]
+        Scheme::Wss { port } => {
+            let connector = super::tls::Connector::default_roots()?;
+            let tcp = tcp(request.host(), port).await?;
+            connector.handshake(request.host(), tcp).await
         }
-        Scheme::Wss => Err(crate::handshake::BuildError::TlsNotProvided.into()),
+        #[cfg(not(feature = "rustls"))]
+        Scheme::Wss { .. } => Err(crate::handshake::BuildError::TlsNotProvided.into()),
     }
 }
 
-/// The stream [`connect`](super::connect) opens: TCP for `ws://` (and TLS
-/// over TCP for `wss://` once TLS is built in).
+/// A TCP connection with Nagle's algorithm off.
+pub(crate) async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// The stream [`connect`](super::connect) opens: TCP for `ws://`, TLS over
+/// TCP for `wss://` (feature `rustls`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {
     /// A plain TCP connection (`ws://`).
     Plain(TcpStream),
+    /// A TLS connection (`wss://`), boxed: its state is large, and a plain
+    /// connection should not pay for it.
+    #[cfg(feature = "rustls")]
+    Rustls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl MaybeTlsStream {
@@ -59,6 +101,8 @@ impl MaybeTlsStream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Self::Plain(s) => s,
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => s.get_ref().0,
         }
     }
 }
@@ -71,6 +115,8 @@ impl AsyncRead for MaybeTlsStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(&mut **s).poll_read(cx, buf),
         }
     }
 }
@@ -83,6 +129,8 @@ impl AsyncWrite for MaybeTlsStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(&mut **s).poll_write(cx, buf),
         }
     }
 
@@ -93,24 +141,32 @@ impl AsyncWrite for MaybeTlsStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(&mut **s).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
             Self::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(&mut **s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(&mut **s).poll_shutdown(cx),
         }
     }
 }
