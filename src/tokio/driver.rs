@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -130,12 +130,12 @@ impl Wake for Fanout {
 pub(crate) struct Driver {
     pub(crate) conn: Connection,
     /// Events the write path took out of the connection (to answer pings
-    /// while the application only sends), in order, for the read path.
+    /// while the application only sends), in order, for the read path. It
+    /// stops growing at the high-water mark (plus the one event that crossed
+    /// it): then the write path stops reading.
     stash: VecDeque<Event>,
     /// Their size, payloads plus [`EVENT_OVERHEAD`] each.
     stash_bytes: usize,
-    /// The stash stops growing at this size: the write path stops reading.
-    stash_limit: usize,
     /// The one timer, made on first use (it needs the runtime).
     sleep: Option<Pin<Box<Sleep>>>,
     /// The deadline `sleep` is set to.
@@ -160,12 +160,10 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new(conn: Connection) -> Self {
         let fanout = Arc::new(Fanout::default());
-        let stash_limit = conn.config().get_max_message_size();
         let mut driver = Self {
             conn,
             stash: VecDeque::new(),
             stash_bytes: 0,
-            stash_limit,
             sleep: None,
             sleep_at: None,
             drain_deadline: None,
@@ -222,7 +220,7 @@ impl Driver {
     /// it moved any.
     fn stash_events(&mut self) -> bool {
         let mut moved = false;
-        while self.stash_bytes < self.stash_limit {
+        while self.stash_bytes < self.high_water {
             let Some(event) = self.conn.poll_event() else {
                 break;
             };
@@ -244,7 +242,7 @@ impl Driver {
         !self.read_ended
             && !self.broken
             && self.conn.can_receive()
-            && self.stash_bytes < self.stash_limit
+            && self.stash_bytes < self.high_water
             && self.conn.buffered_amount() <= self.high_water
     }
 
@@ -626,32 +624,33 @@ pub(crate) fn poll_next<L: Link>(
     }
 }
 
-/// The chores every write-side poll does first: reading (and answering)
-/// what has arrived, and the timers.
-fn write_side_chores<L: Link>(link: &mut L, cx: &mut Context<'_>) {
-    pump(link, cx);
-    link.with(|d, _| d.run_timers(cx));
-}
-
 /// `Sink::poll_ready`: Pending while the send queue is over the high-water
-/// mark, writing it out meanwhile.
+/// mark, writing it out meanwhile (and reading, and running the timers, so
+/// that a blocked writer still answers pings and a peer that stops reading
+/// is failed by the pong or close deadline).
 pub(crate) fn poll_ready<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-    let waker = link.with(|d, _| d.enter(Side::Write, cx.waker()));
-    let mut fcx = Context::from_waker(&waker);
-    write_side_chores(link, &mut fcx);
-    link.with(|d, w| {
+    let waker = link.with(|d, _| {
         d.check_send()?;
-        if d.conn.buffered_amount() > d.high_water {
-            if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
-                return Poll::Ready(Err(e));
-            }
-            d.run_timers(&mut fcx);
-            d.check_send()?;
-            if d.conn.buffered_amount() > d.high_water {
-                return Poll::Pending;
-            }
+        Ok::<_, Error>(d.enter(Side::Write, cx.waker()))
+    })?;
+    if link.with(|d, _| d.conn.buffered_amount() <= d.high_water) {
+        return Poll::Ready(Ok(()));
+    }
+    let mut fcx = Context::from_waker(&waker);
+    if let Poll::Ready(Err(e)) = link.with(|d, w| d.flush_some(w, &mut fcx)) {
+        return Poll::Ready(Err(e));
+    }
+    pump(link, &mut fcx);
+    link.with(|d, w| {
+        d.run_timers(&mut fcx);
+        if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
+            return Poll::Ready(Err(e));
         }
-        Poll::Ready(Ok(()))
+        d.check_send()?;
+        match d.conn.buffered_amount() > d.high_water {
+            true => Poll::Pending,
+            false => Poll::Ready(Ok(())),
+        }
     })
 }
 
@@ -679,25 +678,26 @@ pub(crate) fn command<L: Link, T>(
 }
 
 /// `Sink::poll_flush`: writes everything queued, one vectored write per
-/// readiness cycle.
+/// readiness cycle. What is queued goes out first; then what has arrived is
+/// read and processed (so pings are answered while the application only
+/// sends), and what that queued goes out too.
 pub(crate) fn poll_flush<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
     let waker = link.with(|d, _| d.enter(Side::Write, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
-    write_side_chores(link, &mut fcx);
+    if let Poll::Ready(Err(e)) = link.with(|d, w| d.flush_some(w, &mut fcx)) {
+        return Poll::Ready(Err(e));
+    }
+    pump(link, &mut fcx);
     link.with(|d, w| {
+        d.run_timers(&mut fcx);
         if d.broken {
             return Poll::Ready(Err(Error::Closed));
         }
-        match d.flush_some(w, &mut fcx) {
-            Poll::Ready(Ok(())) => {}
-            other => {
-                d.run_timers(&mut fcx);
-                return other;
-            }
+        if d.is_over() {
+            // Closed: what is left gets a bounded time to go out.
+            return d.poll_finish(w, &mut fcx).map(Ok);
         }
-        if d.is_over() && d.poll_finish(w, &mut fcx).is_pending() {
-            return Poll::Pending;
-        }
+        ready!(d.flush_some(w, &mut fcx))?;
         Poll::Ready(Ok(()))
     })
 }

@@ -35,9 +35,10 @@
 //!   `Sink::poll_ready`, `poll_flush` and `poll_close`, or the same on a
 //!   [`WriteHalf`]; this side also reads what has arrived and processes it
 //!   (answering pings), keeping the messages in order for the read side.
-//!   It stops reading once it holds
-//!   [`Config::max_message_size`](crate::Config::max_message_size) worth of
-//!   messages the application has not read.
+//!   It stops reading once the messages it holds for the read side pass
+//!   the high-water mark ([`WebSocketStream::set_high_water_mark`], 64 KiB
+//!   by default; one message may cross it): an application that never
+//!   reads then stops answering, and the peer's keepalive decides.
 //!
 //! An application that neither reads nor writes for a while should keep
 //! a `recv()` pending somewhere — typically the read half in its own task,
