@@ -66,6 +66,7 @@
 
 mod driver;
 mod handshake;
+pub mod reconnect;
 mod split;
 mod stream;
 #[cfg(feature = "rustls")]
