@@ -366,13 +366,16 @@ fn print_tables(
 ) {
     let mut out = String::new();
     let rate = |n: u64, d: Duration| {
-        if d.is_zero() {
-            "—".to_string()
-        } else {
-            format!("{:.2} M", n as f64 / d.as_secs_f64() / 1e6)
+        let rate = n as f64 / d.as_secs_f64();
+        match () {
+            _ if d.is_zero() => "—".to_string(),
+            _ if rate >= 1e6 => format!("{:.2} M", rate / 1e6),
+            _ => format!("{:.1} k", rate / 1e3),
         }
     };
-    out.push_str("\nLoopback echo, messages per second (M = 10⁶) / per server CPU-second\n\n");
+    out.push_str(
+        "\nLoopback echo, messages per second and per server CPU-second (k = 10³, M = 10⁶)\n\n",
+    );
     out.push_str("| implementation |");
     for w in WORKLOADS {
         out.push_str(&format!(" {} msg/s | {} msg/CPU-s |", w.name, w.name));
