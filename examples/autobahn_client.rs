@@ -5,7 +5,8 @@
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 wsproto
 //! ```
 
-use wsproto::blocking::{self, Error, Message};
+use wsproto::blocking::{self, Error};
+use wsproto::Message;
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);

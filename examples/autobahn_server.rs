@@ -8,7 +8,8 @@
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use wsproto::blocking::{self, Error, Message};
+use wsproto::blocking::{self, Error};
+use wsproto::Message;
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()

@@ -14,8 +14,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use wsproto::blocking::{self, Error, Message, WebSocket};
+use wsproto::blocking::{self, Error, WebSocket};
 use wsproto::CloseCode;
+use wsproto::Message;
 
 fn main() -> Result<(), Error> {
     let url = std::env::args()

@@ -8,26 +8,30 @@
 //! Every text and binary message is sent back unchanged. Try it with
 //! `cargo run --example client -- ws://127.0.0.1:9001`.
 //!
-//! Timers are off unless given, in seconds (fractions allowed):
-//! `--ping-interval` pings a peer that has sent nothing for that long,
-//! `--pong-timeout` fails the connection with 1011 if nothing comes back,
-//! `--close-timeout` stops waiting for the peer's close after that long.
+//! Timers keep the library's documented defaults unless a flag changes them,
+//! in seconds (fractions allowed), or `off`:
+//! `--ping-interval` (default off) pings a peer that has sent nothing for that long,
+//! `--pong-timeout` (20) fails the connection with 1011 if nothing comes back,
+//! `--close-timeout` (10) stops waiting for the peer's close after that long,
+//! `--handshake-timeout` (10) drops a client whose request is not complete by then,
+//! `--send-timeout` (30) drops a peer that does not read what it was sent.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use wsproto::blocking::{self, Error, Message};
+use wsproto::blocking::{self, Error};
 use wsproto::handshake::Accept;
 use wsproto::Config;
+use wsproto::Message;
 
 fn main() -> ExitCode {
     let (addr, config) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("echo_server: {e}");
-            eprintln!("usage: echo_server [ADDR] [--ping-interval SECS] [--pong-timeout SECS] [--close-timeout SECS]");
+            eprintln!("usage: echo_server [ADDR] [--ping-interval SECS] [--pong-timeout SECS] [--close-timeout SECS] [--handshake-timeout SECS] [--send-timeout SECS]");
             return ExitCode::from(2);
         }
     };
@@ -56,28 +60,31 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config), String> {
+pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config), String> {
     let mut addr = "127.0.0.1:9001".to_owned();
-    // Every timer is off unless its option is given.
-    let mut config = Config::default()
-        .pong_timeout(None)
-        .close_timeout(None)
-        .handshake_timeout(None);
+    // The library's defaults, unless an option changes them.
+    let mut config = Config::default();
     while let Some(arg) = args.next() {
-        let mut secs = |name: &str| -> Result<Duration, String> {
+        let mut secs = |name: &str| -> Result<Option<Duration>, String> {
             let value = args
                 .next()
                 .ok_or(format!("{name} needs a number of seconds"))?;
+            if value == "off" {
+                return Ok(None);
+            }
             value
                 .parse::<f64>()
                 .ok()
                 .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .map(Some)
                 .ok_or(format!("{name}: not a number of seconds: {value}"))
         };
         config = match arg.as_str() {
-            "--ping-interval" => config.ping_interval(Some(secs(&arg)?)),
-            "--pong-timeout" => config.pong_timeout(Some(secs(&arg)?)),
-            "--close-timeout" => config.close_timeout(Some(secs(&arg)?)),
+            "--ping-interval" => config.ping_interval(secs(&arg)?),
+            "--pong-timeout" => config.pong_timeout(secs(&arg)?),
+            "--close-timeout" => config.close_timeout(secs(&arg)?),
+            "--handshake-timeout" => config.handshake_timeout(secs(&arg)?),
+            "--send-timeout" => config.send_timeout(secs(&arg)?),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ => {
                 addr = arg;
@@ -88,7 +95,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Config)
     Ok((addr, config))
 }
 
-fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
+pub fn serve(stream: TcpStream, config: Config) -> Result<(), Error> {
     stream.set_nodelay(true)?;
     let mut ws = blocking::accept_with(stream, config, |_| Ok(Accept::new()))?;
     loop {

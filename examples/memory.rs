@@ -16,7 +16,7 @@ use cap::Cap;
 use wsproto::deflate::{Compressor, Decompressor};
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use wsproto::{Config, Connection, Event};
+use wsproto::{Config, Connection, Event, Message};
 
 #[global_allocator]
 static HEAP: Cap<System> = Cap::new(System, usize::MAX);
@@ -55,7 +55,7 @@ fn established(config: Config, messages: usize) -> (Connection, Connection) {
             .expect("sent");
         pump(&mut client, &mut server);
         while let Some(event) = server.poll_event() {
-            if let Event::Text(text) = event {
+            if let Event::Message(Message::Text(text)) = event {
                 server.send_text(text).expect("echoed");
             }
         }

@@ -6,7 +6,8 @@
 //! cargo run --release --example tokio_autobahn_client --features tokio -- ws://127.0.0.1:9001 wsproto-tokio
 //! ```
 
-use wsproto::tokio::{self as ws, Error, Message};
+use wsproto::tokio::{self as ws, Error};
+use wsproto::Message;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

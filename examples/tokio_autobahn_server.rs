@@ -7,7 +7,8 @@
 //! ```
 
 use tokio::net::{TcpListener, TcpStream};
-use wsproto::tokio::{self as ws, Error, Message};
+use wsproto::tokio::{self as ws, Error};
+use wsproto::Message;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {

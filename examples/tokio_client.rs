@@ -8,13 +8,14 @@
 //!
 //! The connection is split: one task reads (and so answers the server's
 //! pings even while stdin is quiet), the other sends the lines. On end of
-//! input it closes with 1000, waits for the server's close and exits 0.
+//! input it closes with 1000, waits for the server's close and exits 0; if
+//! the server closes first, it exits 0 too.
 
 use std::io::Write;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use wsproto::tokio::{self as ws, Error, Message};
-use wsproto::CloseCode;
+use wsproto::tokio::{self as ws, Error};
+use wsproto::{CloseCode, Message};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,9 +23,9 @@ async fn main() -> Result<(), Error> {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let (ws, _response) = ws::connect(&url).await?;
-    let (mut reader, mut writer) = ws.split();
+    let (mut reader, mut writer) = ws.into_split();
 
-    let printer = tokio::spawn(async move {
+    let mut printer = tokio::spawn(async move {
         loop {
             match reader.recv().await {
                 Ok(Message::Text(text)) => {
@@ -40,8 +41,15 @@ async fn main() -> Result<(), Error> {
     });
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    while let Some(line) = lines.next_line().await? {
-        writer.send_text(line).await?;
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line? {
+                Some(line) => writer.send_text(line).await?,
+                None => break,
+            },
+            // The server closed first: nothing more to send.
+            done = &mut printer => return done.map_err(|e| Error::Io(std::io::Error::other(e)))?,
+        }
     }
     writer.close(CloseCode::NORMAL, "").await?;
     printer

@@ -5,7 +5,8 @@
 //! API; an adapter for another runtime can do everything this one does.
 //!
 //! ```no_run
-//! use wsproto::blocking::{self, Message};
+//! use wsproto::blocking;
+//! use wsproto::Message;
 //!
 //! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/chat")?;
 //! ws.send_text("hello")?;
@@ -19,16 +20,13 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
-use crate::connection::{CloseFrame, Connection, Event, MessageKind, Payload, TextPayload};
+use crate::close::CloseCode;
+use crate::connection::{Connection, Event, Message, Payload, State, TextPayload};
 use crate::error::ProtocolError;
-use crate::frame::CloseCode;
 use crate::handshake::{
     Accept, BuildError, ClientHandshake, ClientRequest, HandshakeError, Request, Response,
     ServerHandshake,
 };
-use crate::utf8::Utf8Bytes;
 use crate::Config;
 
 /// How many bytes one `read` asks the transport for, between messages.
@@ -48,11 +46,38 @@ pub trait Transport: Read + Write {
     /// [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`];
     /// `None` waits forever.
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Makes a `write` that waits longer than `timeout` fail with
+    /// [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`]; `None`
+    /// waits forever. The adapter sets it from the connection's deadlines
+    /// ([`Config::send_timeout`] among them) so that a peer that stops
+    /// reading cannot hold a write, and the thread, forever. The default
+    /// does nothing: writes then wait as long as the stream makes them.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
+    /// Shuts the write side down (a TCP FIN), once the connection has said
+    /// the transport may end ([`Connection::poll_shutdown`]): the peer sees
+    /// the end at once, even while this end keeps the stream. The default
+    /// does nothing; the stream then ends when it is dropped.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Transport for TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        TcpStream::shutdown(self, std::net::Shutdown::Write)
     }
 }
 
@@ -61,11 +86,27 @@ impl Transport for std::os::unix::net::UnixStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
     }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        std::os::unix::net::UnixStream::shutdown(self, std::net::Shutdown::Write)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        (**self).shutdown_write()
     }
 }
 
@@ -122,7 +163,7 @@ pub fn client<S: Transport>(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<S>, Response), Error> {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     let mut handshake = ClientHandshake::new(request, config);
     while let Some(bytes) = handshake.poll_transmit() {
         stream.write_all(&bytes)?;
@@ -174,7 +215,7 @@ where
     S: Transport,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     let mut handshake = ServerHandshake::new(config);
     let deadline = Deadline::start(&mut stream, timeout)?;
     let mut buf = [0u8; 4096];
@@ -316,37 +357,15 @@ pub enum Error {
     /// The call was not valid in the connection's state.
     #[error(transparent)]
     Local(#[from] crate::Error),
-    /// The connection is closed: the close handshake is over, or the
-    /// transport ended.
+    /// The connection is closed: the close handshake is over. (A transport
+    /// that ended without it is [`Error::Protocol`] with
+    /// [`ProtocolError::UnexpectedEof`]: close code 1006.)
     #[error("the connection is closed")]
     Closed,
-}
-
-/// A message read from a [`WebSocket`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Message {
-    /// A text message.
-    Text(Utf8Bytes),
-    /// A binary message.
-    Binary(Bytes),
-    /// A piece of a message, in streaming mode ([`Config::streaming`]).
-    Chunk {
-        /// Text or binary.
-        kind: MessageKind,
-        /// The bytes.
-        data: Bytes,
-        /// The first piece of its message.
-        first: bool,
-        /// The last piece of its message.
-        last: bool,
-    },
-    /// A ping; the pong was already sent unless auto-pong is off.
-    Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
-    /// The peer's close frame; the reply was already sent.
-    Close(Option<CloseFrame>),
+    /// [`WebSocket::read`] met a piece of a message: with
+    /// [`Config::streaming`] on, read with [`WebSocket::read_event`].
+    #[error("streaming mode hands out pieces of messages: use read_event")]
+    Streaming,
 }
 
 /// A WebSocket over a blocking stream.
@@ -361,6 +380,8 @@ pub struct WebSocket<S> {
     conn: Connection,
     /// The read timeout set on the stream now.
     stream_timeout: Option<Duration>,
+    /// The write timeout set on the stream now.
+    write_timeout: Option<Duration>,
     /// The caller's own read timeout ([`set_read_timeout`](Self::set_read_timeout)).
     user_timeout: Option<Duration>,
 }
@@ -373,6 +394,7 @@ impl<S: Transport> WebSocket<S> {
             stream,
             conn,
             stream_timeout: None,
+            write_timeout: None,
             user_timeout: None,
         };
         ws.conn.handle_timeout(Instant::now());
@@ -407,13 +429,33 @@ impl<S: Transport> WebSocket<S> {
         (self.stream, self.conn)
     }
 
+    /// The sans-IO connection inside, to use any command of the core
+    /// ([`send_fragment`](Connection::send_fragment),
+    /// [`send_prepared`](Connection::send_prepared), ...); then
+    /// [`flush`](Self::flush).
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Reads the next message, blocking until one arrives.
     ///
     /// Pongs to pings and the reply to the peer's close are written before
-    /// this returns. After [`Message::Close`], or once the transport ended,
-    /// it returns [`Error::Closed`]; a client that reads on after the close
-    /// waits there for the server to end the transport (RFC 6455 §7.1.1).
+    /// this returns. After [`Message::Close`] it returns [`Error::Closed`]; a
+    /// client that reads on after the close waits there for the server to
+    /// end the transport (RFC 6455 §7.1.1). A failed connection (the peer
+    /// broke the protocol, a deadline passed, the transport ended without a
+    /// close frame) is [`Error::Protocol`], its close frame already written.
     pub fn read(&mut self) -> Result<Message, Error> {
+        match self.read_event()? {
+            Event::Message(message) => Ok(message),
+            _ => Err(Error::Streaming),
+        }
+    }
+
+    /// Reads the next event: a [`Message`], or in streaming mode
+    /// ([`Config::streaming`]) an [`Event::Chunk`]. [`Event::Failed`] is
+    /// never returned: it is [`Error::Protocol`].
+    pub fn read_event(&mut self) -> Result<Event, Error> {
         let started = Instant::now();
         let user_deadline = self.user_timeout.map(|t| started + t);
         loop {
@@ -423,41 +465,29 @@ impl<S: Transport> WebSocket<S> {
                 // Pongs and close replies go out before the caller hears of
                 // them. Once the peer's close is in, a peer that has already
                 // gone cannot take the reply; that ends the connection cleanly.
+                self.conn.handle_timeout(Instant::now());
                 if let Err(e) = self.flush() {
-                    if self.conn.can_receive() {
+                    if self.peer_may_send() {
                         return Err(e);
                     }
                     self.conn.handle_eof();
                 }
                 return match event {
-                    Event::Text(t) => Ok(Message::Text(t)),
-                    Event::Binary(b) => Ok(Message::Binary(b)),
-                    Event::Chunk {
-                        kind,
-                        data,
-                        first,
-                        last,
-                    } => Ok(Message::Chunk {
-                        kind,
-                        data,
-                        first,
-                        last,
-                    }),
-                    Event::Ping(p) => Ok(Message::Ping(p)),
-                    Event::Pong(p) => Ok(Message::Pong(p)),
-                    Event::Close(c) => Ok(Message::Close(c)),
-                    Event::ProtocolError(ProtocolError::UnexpectedEof) => Err(Error::Closed),
-                    Event::ProtocolError(e) => Err(Error::Protocol(e)),
+                    Event::Failed(e) => Err(Error::Protocol(e)),
+                    event => Ok(event),
                 };
             }
             if let Err(e) = self.flush() {
-                if self.conn.can_receive() {
+                if self.peer_may_send() {
                     return Err(e);
                 }
                 self.conn.handle_eof();
             }
             if self.conn.is_closed() {
-                return Err(Error::Closed);
+                return Err(match self.conn.failure() {
+                    Some(e) => Error::Protocol(e.clone()),
+                    None => Error::Closed,
+                });
             }
             if user_deadline.is_some_and(|d| d <= now) {
                 return Err(io::Error::from(io::ErrorKind::WouldBlock).into());
@@ -500,7 +530,7 @@ impl<S: Transport> WebSocket<S> {
                     if is_timeout(&e) && timeout.is_some()
                         || e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    if self.conn.can_receive() {
+                    if self.peer_may_send() {
                         return Err(e.into());
                     }
                     // After the close handshake (or a failure) a reset is the end of the transport.
@@ -508,6 +538,11 @@ impl<S: Transport> WebSocket<S> {
                 }
             }
         }
+    }
+
+    /// The peer may still send something this end delivers.
+    fn peer_may_send(&self) -> bool {
+        matches!(self.conn.state(), State::Open | State::CloseSent)
     }
 
     /// Sends a text message and writes it out.
@@ -533,7 +568,6 @@ impl<S: Transport> WebSocket<S> {
     /// close handshake, or use [`close_and_wait`](Self::close_and_wait).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.conn.close(code, reason)?;
-        self.conn.handle_timeout(Instant::now());
         self.flush()
     }
 
@@ -550,19 +584,48 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Writes every byte the connection has queued, vectored.
+    /// Writes every byte the connection has queued, vectored; once the
+    /// connection says the transport may end, shuts its write side down.
+    ///
+    /// The whole flush runs under the connection's deadlines, not a timeout
+    /// per write: while a write waits, the timers still fire (a pong or
+    /// close deadline, and [`Config::send_timeout`] for bytes the peer does
+    /// not take), and a connection they fail returns
+    /// [`Error::Protocol`] at once, with what was queued dropped.
     pub fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
         loop {
+            // Commands may have started timers (the close timer, say).
+            let now = Instant::now();
+            self.conn.handle_timeout(now);
+            if let Some(e) = self
+                .conn
+                .failure()
+                .filter(|_| self.conn.buffered_amount() == 0)
+            {
+                if *e == ProtocolError::SendTimeout {
+                    return Err(Error::Protocol(e.clone()));
+                }
+            }
+            let timeout = self.conn.poll_timeout().map(|at| {
+                at.saturating_duration_since(now)
+                    .max(Duration::from_millis(1))
+            });
             // The queue is lent, not copied: up to 16 slices per write.
             let mut slices = [IoSlice::new(&[]); 16];
             let n = self.conn.transmit_slices(&mut slices);
             if n == 0 {
                 break;
             }
+            if timeout != self.write_timeout {
+                self.stream.set_write_timeout(timeout)?;
+                self.write_timeout = timeout;
+            }
             let written = match self.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(written) => written,
+                // A deadline came while the write waited: the timers act above.
+                Err(e) if is_timeout(&e) && timeout.is_some() => continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
@@ -571,6 +634,10 @@ impl<S: Transport> WebSocket<S> {
         }
         if wrote {
             self.stream.flush()?;
+        }
+        if self.conn.poll_shutdown() {
+            // The peer may have gone already; the end is the end either way.
+            let _ = self.stream.shutdown_write();
         }
         Ok(())
     }

@@ -6,29 +6,51 @@ use std::time::Duration;
 
 use crate::extensions::DeflateConfig;
 
-/// Limits and behaviour of a [`Connection`](crate::Connection).
+/// Limits and behaviour of a [`Connection`](crate::Connection) and of the
+/// opening handshakes.
+///
+/// Set with the builder methods, which document each default and the memory
+/// it lets a peer make the connection hold; read the public fields of the
+/// same names. (A `#[non_exhaustive]` struct: build it from
+/// `Config::default()`.)
 ///
 /// ```
 /// let config = wsproto::Config::default()
 ///     .max_message_size(1 << 20)
 ///     .auto_pong(false);
-/// assert_eq!(config.get_max_message_size(), 1 << 20);
+/// assert_eq!(config.max_message_size, 1 << 20);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
-    pub(crate) max_frame_size: usize,
-    pub(crate) max_message_size: usize,
-    pub(crate) auto_pong: bool,
-    pub(crate) streaming: bool,
-    pub(crate) accept_unmasked_frames: bool,
-    pub(crate) max_send_queue: usize,
-    pub(crate) memory_budget: Option<usize>,
-    pub(crate) ping_interval: Option<Duration>,
-    pub(crate) pong_timeout: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) close_timeout: Option<Duration>,
-    pub(crate) handshake_timeout: Option<Duration>,
-    pub(crate) deflate: DeflateConfig,
+    /// The frame size limit ([`Config::max_frame_size`]).
+    pub max_frame_size: usize,
+    /// The message size limit ([`Config::max_message_size`]).
+    pub max_message_size: usize,
+    /// Whether pings are answered automatically ([`Config::auto_pong`]).
+    pub auto_pong: bool,
+    /// Whether data messages are handed out piece by piece ([`Config::streaming`]).
+    pub streaming: bool,
+    /// Whether a server accepts unmasked frames ([`Config::accept_unmasked_frames`]).
+    pub accept_unmasked_frames: bool,
+    /// The send queue limit ([`Config::max_send_queue`]).
+    pub max_send_queue: usize,
+    /// The memory budget ([`Config::memory_budget`]).
+    pub memory_budget: Option<usize>,
+    /// The keepalive interval ([`Config::ping_interval`]).
+    pub ping_interval: Option<Duration>,
+    /// The wait for an answer to a keepalive ping ([`Config::pong_timeout`]).
+    pub pong_timeout: Option<Duration>,
+    /// The idle timeout ([`Config::idle_timeout`]).
+    pub idle_timeout: Option<Duration>,
+    /// The closing handshake's time limit ([`Config::close_timeout`]).
+    pub close_timeout: Option<Duration>,
+    /// How long queued bytes may wait for the peer to take them ([`Config::send_timeout`]).
+    pub send_timeout: Option<Duration>,
+    /// The opening handshake's time limit ([`Config::handshake_timeout`]).
+    pub handshake_timeout: Option<Duration>,
+    /// The permessage-deflate settings ([`Config::deflate`]).
+    pub deflate: DeflateConfig,
 }
 
 impl Default for Config {
@@ -45,6 +67,7 @@ impl Default for Config {
             pong_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(10)),
+            send_timeout: Some(Duration::from_secs(30)),
             handshake_timeout: Some(Duration::from_secs(10)),
             deflate: DeflateConfig::default(),
         }
@@ -58,6 +81,7 @@ impl Config {
     /// its header arrives, before any of its payload is buffered. Without
     /// streaming, a peer can make the connection buffer up to this much for
     /// one frame.
+    #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
         self
@@ -69,6 +93,7 @@ impl Config {
     /// 1009 (RFC 6455 §7.4.1) as soon as a frame header shows it would. This
     /// bounds the reassembly buffer; in streaming mode it still bounds the
     /// size of each message.
+    #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
@@ -76,6 +101,7 @@ impl Config {
 
     /// Answer every ping with a pong carrying the same payload (RFC 6455
     /// §5.5.2, §5.5.3). Default on. Pings are reported as events either way.
+    #[must_use]
     pub fn auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
         self
@@ -85,8 +111,11 @@ impl Config {
     /// ([`Event::Chunk`](crate::Event::Chunk)) instead of assembling them.
     /// Default off.
     ///
-    /// The connection then holds no more than what one read delivered, and
-    /// text is still validated as it arrives, fail-fast.
+    /// The connection then holds no more of a message than what one read
+    /// delivered (for a compressed message: what that read inflates to,
+    /// which can be up to [`max_message_size`](Self::max_message_size) in
+    /// one piece), and text is still validated as it arrives, fail-fast.
+    #[must_use]
     pub fn streaming(mut self, on: bool) -> Self {
         self.streaming = on;
         self
@@ -96,6 +125,7 @@ impl Config {
     /// RFC 6455 §5.1 says a server MUST close the connection on an unmasked
     /// frame. Turn it on only for a transport that already guarantees what
     /// masking is for, such as some HTTP/2 or in-process uses.
+    #[must_use]
     pub fn accept_unmasked_frames(mut self, on: bool) -> Self {
         self.accept_unmasked_frames = on;
         self
@@ -108,18 +138,22 @@ impl Config {
     /// instead of growing the queue (an unbounded send buffer was
     /// RUSTSEC-2020-0043). Pongs to a ping flood never grow the queue: only
     /// the most recent ping is answered (RFC 6455 §5.5.3).
+    #[must_use]
     pub fn max_send_queue(mut self, bytes: usize) -> Self {
         self.max_send_queue = bytes;
         self
     }
 
-    /// An overall bound on what the connection holds: read buffer,
-    /// reassembly, send queue (and compression state). Default none.
+    /// An overall bound on what the connection holds, as
+    /// [`memory_usage`](crate::Connection::memory_usage) counts it: read
+    /// buffer, reassembly, send queue, pending pongs, compression state.
+    /// Default none. Payloads already handed out are not counted.
     ///
     /// Received data that would cross it fails the connection with close
     /// code 1009 (a compressed message may inflate to no more than the
     /// budget); a send that would cross it returns
     /// [`Error::SendQueueFull`](crate::Error::SendQueueFull).
+    #[must_use]
     pub fn memory_budget(mut self, bytes: Option<usize>) -> Self {
         self.memory_budget = bytes;
         self
@@ -130,6 +164,7 @@ impl Config {
     /// Any received byte counts as a sign of life. After the ping, the
     /// [`pong_timeout`](Self::pong_timeout) runs. Timers run only when the
     /// caller drives them with [`handle_timeout`](crate::Connection::handle_timeout).
+    #[must_use]
     pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
         self.ping_interval = interval;
         self
@@ -139,13 +174,17 @@ impl Config {
     /// Default 20 s; `None` never gives up. On expiry the connection fails
     /// with close code 1011 and
     /// [`ProtocolError::KeepaliveTimeout`](crate::ProtocolError::KeepaliveTimeout).
+    #[must_use]
     pub fn pong_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pong_timeout = timeout;
         self
     }
 
-    /// Close the connection (code 1001) after this long with no traffic in
-    /// either direction. Default off.
+    /// Close the connection (code 1001, reason "idle timeout") after this
+    /// long without a data frame (text, binary or continuation) in either
+    /// direction. Default off. Pings and pongs do not count: with keepalive
+    /// on they would otherwise keep a connection from ever idling.
+    #[must_use]
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
         self
@@ -157,8 +196,23 @@ impl Config {
     /// true and, if the peer's close never came,
     /// [`ProtocolError::CloseTimeout`](crate::ProtocolError::CloseTimeout)
     /// reports an abnormal closure (1006). `None` waits forever.
+    #[must_use]
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// How long a queued byte may wait to be handed out to the transport.
+    /// Default 30 s; `None` waits forever. On expiry the connection fails
+    /// with [`ProtocolError::SendTimeout`](crate::ProtocolError::SendTimeout)
+    /// and drops its queue: a peer that stops reading (its receive window
+    /// shut, a ping flood it never reads the answers to) cannot hold the
+    /// connection and its queued data, however slowly it takes bytes, since
+    /// the deadline is per byte queued, not per write. The adapters write
+    /// with this deadline.
+    #[must_use]
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
         self
     }
 
@@ -168,14 +222,10 @@ impl Config {
     /// response or request head is complete. Default 10 s; `None` waits
     /// forever. On expiry the handshake fails with
     /// [`HandshakeError::Timeout`](crate::handshake::HandshakeError::Timeout).
+    #[must_use]
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.handshake_timeout = timeout;
         self
-    }
-
-    /// The opening handshake's time limit.
-    pub fn get_handshake_timeout(&self) -> Option<Duration> {
-        self.handshake_timeout
     }
 
     /// permessage-deflate (RFC 7692): whether the handshakes offer and
@@ -183,33 +233,9 @@ impl Config {
     /// Default: on with the `deflate` feature, 15-bit windows, context
     /// takeover, messages of 32 bytes and more compressed; see
     /// [`DeflateConfig`] for each setting and the memory it costs.
+    #[must_use]
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = deflate;
         self
-    }
-
-    /// The permessage-deflate settings.
-    pub fn get_deflate(&self) -> &DeflateConfig {
-        &self.deflate
-    }
-
-    /// The frame size limit.
-    pub fn get_max_frame_size(&self) -> usize {
-        self.max_frame_size
-    }
-
-    /// The message size limit.
-    pub fn get_max_message_size(&self) -> usize {
-        self.max_message_size
-    }
-
-    /// Whether pings are answered automatically.
-    pub fn get_auto_pong(&self) -> bool {
-        self.auto_pong
-    }
-
-    /// Whether data messages are handed out piece by piece.
-    pub fn get_streaming(&self) -> bool {
-        self.streaming
     }
 }

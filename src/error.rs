@@ -2,14 +2,18 @@
 //! ([`ProtocolError`], which also says which close code it earns) and what
 //! the caller did wrong ([`Error`]).
 
-use crate::frame::CloseCode;
+use crate::close::{CloseCode, CloseError};
+use crate::frame::FrameError;
+use crate::message::MessageKind;
 
 /// The peer broke RFC 6455, or exceeded a configured limit.
 ///
 /// A `ProtocolError` is never returned from an input method: the
 /// [`Connection`](crate::Connection) turns it into state, queues a close
 /// frame with [`close_code`](Self::close_code) and reports it as
-/// [`Event::ProtocolError`](crate::Event::ProtocolError).
+/// [`Event::Failed`](crate::Event::Failed). Besides the peer's protocol
+/// violations it names the other ways a connection fails for the peer's
+/// sake: a limit passed, a deadline missed, the transport gone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -78,6 +82,11 @@ pub enum ProtocolError {
     /// Nothing arrived within the pong timeout after a keepalive ping.
     #[error("no answer to a keepalive ping within the pong timeout")]
     KeepaliveTimeout,
+    /// The peer did not take the bytes queued for it within the send
+    /// timeout: it stopped reading. Nothing more can be sent (the close code
+    /// is 1006, never sent), and what was queued is dropped.
+    #[error("the peer did not read what was sent within the send timeout")]
+    SendTimeout,
     /// The peer's close frame did not arrive within the close timeout.
     #[error("the peer did not complete the close handshake within the close timeout")]
     CloseTimeout,
@@ -97,10 +106,31 @@ impl ProtocolError {
                 CloseCode::INVALID_PAYLOAD
             }
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::UnexpectedEof | Self::CloseTimeout => CloseCode::ABNORMAL,
+            Self::UnexpectedEof | Self::CloseTimeout | Self::SendTimeout => CloseCode::ABNORMAL,
             Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
             Self::MemoryBudgetExceeded { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+impl From<FrameError> for ProtocolError {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::ReservedOpcode(op) => Self::ReservedOpcode(op),
+            FrameError::LengthTopBitSet => Self::LengthTopBitSet,
+            FrameError::ControlFrameTooLong(len) => Self::ControlFrameTooLong(len),
+            FrameError::FragmentedControlFrame => Self::FragmentedControlFrame,
+        }
+    }
+}
+
+impl From<CloseError> for ProtocolError {
+    fn from(e: CloseError) -> Self {
+        match e {
+            CloseError::OneBytePayload => Self::InvalidClosePayload,
+            CloseError::InvalidCode(code) => Self::InvalidCloseCode(code),
+            CloseError::InvalidReason => Self::InvalidCloseReason,
         }
     }
 }
@@ -109,7 +139,8 @@ impl ProtocolError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A data or control frame after a close frame was sent (RFC 6455 §5.5.1).
+    /// A data or control frame after a close frame was sent (RFC 6455
+    /// §5.5.1), or a failure of a connection already closed.
     #[error("a close frame was already sent; nothing may follow it (RFC 6455 §5.5.1)")]
     AlreadyClosing,
     /// A ping, pong or close payload over 125 bytes (RFC 6455 §5.5).
@@ -118,9 +149,10 @@ pub enum Error {
     /// A close code that may not be sent (1005, 1006, 1015, reserved or out of range; RFC 6455 §7.4).
     #[error("close code {0} may not be sent (RFC 6455 §7.4)")]
     InvalidCloseCode(u16),
-    /// A close reason was given without a code (RFC 6455 §5.5.1).
-    #[error("a close reason needs a close code (RFC 6455 §5.5.1)")]
-    ReasonWithoutCode,
+    /// Text to send that is not valid UTF-8 (RFC 6455 §8.1: the peer would
+    /// have to fail the connection).
+    #[error("text to send is not valid UTF-8 (RFC 6455 §8.1)")]
+    InvalidUtf8,
     /// The send would take the queue past its limit
     /// ([`Config::max_send_queue`](crate::Config::max_send_queue) or the
     /// memory budget); write out what is queued first.
@@ -138,7 +170,17 @@ pub enum Error {
     /// A prepared message is framed for one role only.
     #[error("a prepared message can only be sent by a server: a client masks each frame")]
     PreparedForServerOnly,
-    /// A message was sent in pieces with the wrong sequence of calls.
-    #[error("{0}")]
-    Fragmentation(&'static str),
+    /// A whole message (or a fragment of another kind's message) while a
+    /// fragmented message of this kind is unfinished (RFC 6455 §5.4):
+    /// finish it with [`send_fragment`](crate::Connection::send_fragment) first.
+    #[error("a fragmented {0:?} message is being sent; finish it first (RFC 6455 §5.4)")]
+    FragmentedMessageInProgress(MessageKind),
+    /// A fragment's kind differs from that of its message's first fragment.
+    #[error("a {given:?} fragment continues a {started:?} message (RFC 6455 §5.4)")]
+    FragmentKindMismatch {
+        /// The kind the message started with.
+        started: MessageKind,
+        /// The kind given.
+        given: MessageKind,
+    },
 }

@@ -23,15 +23,32 @@
 //! fragmentation, RSV bits an extension gives meaning to) are the
 //! [`Connection`](crate::Connection)'s.
 
-use std::fmt;
-
-use crate::error::ProtocolError;
-
 /// The largest header: 2 bytes, an 8-byte extended length and a 4-byte mask key.
 pub const MAX_HEADER_LEN: usize = 14;
 
 /// The largest payload of a control frame (RFC 6455 §5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// A rule that one frame header breaks on its own (RFC 6455 §5.2, §5.5).
+///
+/// The [`Connection`](crate::Connection) reports each as the matching
+/// [`ProtocolError`](crate::ProtocolError), which says the close code it earns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A reserved opcode (RFC 6455 §5.2).
+    #[error("reserved opcode {0:#x} (RFC 6455 §5.2)")]
+    ReservedOpcode(u8),
+    /// A 64-bit payload length with its most significant bit set (RFC 6455 §5.2).
+    #[error("64-bit payload length has its most significant bit set (RFC 6455 §5.2)")]
+    LengthTopBitSet,
+    /// A control frame with a payload over 125 bytes (RFC 6455 §5.5).
+    #[error("control frame payload of {0} bytes exceeds 125 (RFC 6455 §5.5)")]
+    ControlFrameTooLong(u64),
+    /// A control frame without FIN (RFC 6455 §5.5).
+    #[error("fragmented control frame (RFC 6455 §5.5)")]
+    FragmentedControlFrame,
+}
 
 /// A frame's opcode (RFC 6455 §5.2, §11.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +101,7 @@ impl OpCode {
 
 /// A parsed or to-be-encoded frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FrameHeader {
     /// The FIN bit: this is the last frame of its message.
     pub fin: bool,
@@ -130,11 +148,11 @@ impl FrameHeader {
     /// opcode, a 64-bit length with its most significant bit set (RFC 6455
     /// §5.2), a fragmented control frame or one with a payload over 125 bytes
     /// (§5.5). Nothing is allocated and nothing is copied.
-    pub fn parse(buf: &[u8]) -> Result<Parsed<Self>, ProtocolError> {
+    pub fn parse(buf: &[u8]) -> Result<Parsed<Self>, FrameError> {
         let [b0, b1, ..] = *buf else {
             return Ok(Parsed::Partial(2 - buf.len()));
         };
-        let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(ProtocolError::ReservedOpcode(b0 & 0x0F))?;
+        let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(FrameError::ReservedOpcode(b0 & 0x0F))?;
         let fin = b0 & 0x80 != 0;
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7F;
@@ -157,7 +175,7 @@ impl FrameHeader {
                 let len = u64::from_be_bytes(be);
                 // RFC 6455 §5.2: "the most significant bit MUST be 0".
                 if len >> 63 != 0 {
-                    return Err(ProtocolError::LengthTopBitSet);
+                    return Err(FrameError::LengthTopBitSet);
                 }
                 len
             }
@@ -166,10 +184,10 @@ impl FrameHeader {
             // RFC 6455 §5.5: "All control frames MUST have a payload length of
             // 125 bytes or less and MUST NOT be fragmented."
             if payload_len > MAX_CONTROL_PAYLOAD as u64 {
-                return Err(ProtocolError::ControlFrameTooLong(payload_len));
+                return Err(FrameError::ControlFrameTooLong(payload_len));
             }
             if !fin {
-                return Err(ProtocolError::FragmentedControlFrame);
+                return Err(FrameError::FragmentedControlFrame);
             }
         }
         if buf.len() < header_len {
@@ -272,109 +290,6 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
         *byte ^= key[i % 4];
     }
-}
-
-/// A close status code (RFC 6455 §7.4): an open code space, so a newtype
-/// with the registered codes as constants.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CloseCode(pub u16);
-
-impl CloseCode {
-    /// 1000: the purpose for which the connection was established is fulfilled.
-    pub const NORMAL: Self = Self(1000);
-    /// 1001: the endpoint is going away (server shutdown, page navigation).
-    pub const GOING_AWAY: Self = Self(1001);
-    /// 1002: the peer broke the protocol.
-    pub const PROTOCOL_ERROR: Self = Self(1002);
-    /// 1003: a data type the endpoint cannot accept.
-    pub const UNSUPPORTED_DATA: Self = Self(1003);
-    /// 1005: no status code was present. Never sent on the wire.
-    pub const NO_STATUS: Self = Self(1005);
-    /// 1006: closed without a close frame. Never sent on the wire.
-    pub const ABNORMAL: Self = Self(1006);
-    /// 1007: data inconsistent with the message type (invalid UTF-8 in text).
-    pub const INVALID_PAYLOAD: Self = Self(1007);
-    /// 1008: a message violates the endpoint's policy.
-    pub const POLICY_VIOLATION: Self = Self(1008);
-    /// 1009: a message too big to process.
-    pub const MESSAGE_TOO_BIG: Self = Self(1009);
-    /// 1010: the client expected the server to negotiate an extension.
-    pub const MANDATORY_EXTENSION: Self = Self(1010);
-    /// 1011: the server met an unexpected condition.
-    pub const INTERNAL_ERROR: Self = Self(1011);
-    /// 1012: the service is restarting (IANA registry).
-    pub const SERVICE_RESTART: Self = Self(1012);
-    /// 1013: try again later (IANA registry).
-    pub const TRY_AGAIN_LATER: Self = Self(1013);
-    /// 1014: the gateway or proxy got an invalid response (IANA registry).
-    pub const BAD_GATEWAY: Self = Self(1014);
-    /// 1015: the TLS handshake failed. Never sent on the wire.
-    pub const TLS_HANDSHAKE: Self = Self(1015);
-
-    /// Whether the code may appear in a close frame (RFC 6455 §7.4.1, §7.4.2):
-    /// 1000–1003 and 1007–1014 of the registered range, and 3000–4999.
-    /// 1004, 1005, 1006 and 1015 are reserved or for local use only;
-    /// 0–999 and 1016–2999 are not used; 5000 and up are out of range.
-    pub fn is_valid_on_wire(self) -> bool {
-        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
-    }
-}
-
-impl fmt::Debug for CloseCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CloseCode({})", self.0)
-    }
-}
-
-impl fmt::Display for CloseCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl From<u16> for CloseCode {
-    fn from(code: u16) -> Self {
-        Self(code)
-    }
-}
-
-impl From<CloseCode> for u16 {
-    fn from(code: CloseCode) -> Self {
-        code.0
-    }
-}
-
-/// Parses a close frame's payload (RFC 6455 §5.5.1): empty, or a 2-byte
-/// code followed by a UTF-8 reason.
-///
-/// Returns `None` for an empty payload. A 1-byte payload, a code that may not
-/// appear on the wire and a reason that is not UTF-8 are errors.
-pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, ProtocolError> {
-    match payload {
-        [] => Ok(None),
-        [_] => Err(ProtocolError::InvalidClosePayload),
-        [hi, lo, reason @ ..] => {
-            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
-            if !code.is_valid_on_wire() {
-                return Err(ProtocolError::InvalidCloseCode(code.0));
-            }
-            let reason = simdutf8::basic::from_utf8(reason)
-                .map_err(|_| ProtocolError::InvalidCloseReason)?;
-            Ok(Some((code, reason)))
-        }
-    }
-}
-
-/// Writes a close payload into `out`: the code in network byte order, then
-/// the reason. Returns the number of bytes written.
-///
-/// # Panics
-///
-/// If `out` is shorter than two bytes plus the reason.
-pub fn encode_close_payload(code: CloseCode, reason: &str, out: &mut [u8]) -> usize {
-    out[..2].copy_from_slice(&code.0.to_be_bytes());
-    out[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
-    2 + reason.len()
 }
 
 #[cfg(test)]
@@ -481,10 +396,7 @@ mod tests {
     #[test]
     fn sixty_four_bit_length_with_top_bit_set_is_rejected() {
         let wire = [0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 1];
-        assert_eq!(
-            FrameHeader::parse(&wire),
-            Err(ProtocolError::LengthTopBitSet)
-        );
+        assert_eq!(FrameHeader::parse(&wire), Err(FrameError::LengthTopBitSet));
     }
 
     #[test]
@@ -492,7 +404,7 @@ mod tests {
         for op in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
             assert_eq!(
                 FrameHeader::parse(&[0x80 | op, 0]),
-                Err(ProtocolError::ReservedOpcode(op))
+                Err(FrameError::ReservedOpcode(op))
             );
         }
     }
@@ -501,7 +413,7 @@ mod tests {
     fn control_frame_over_125_bytes_is_rejected() {
         assert_eq!(
             FrameHeader::parse(&[0x89, 126, 0, 126]),
-            Err(ProtocolError::ControlFrameTooLong(126))
+            Err(FrameError::ControlFrameTooLong(126))
         );
     }
 
@@ -509,7 +421,7 @@ mod tests {
     fn fragmented_control_frame_is_rejected() {
         assert_eq!(
             FrameHeader::parse(&[0x09, 0]),
-            Err(ProtocolError::FragmentedControlFrame)
+            Err(FrameError::FragmentedControlFrame)
         );
     }
 
@@ -538,44 +450,5 @@ mod tests {
                 assert_eq!(fast, slow, "offset {offset} len {len}");
             }
         }
-    }
-
-    #[test]
-    fn close_codes_valid_on_the_wire() {
-        for code in [
-            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999,
-        ] {
-            assert!(CloseCode(code).is_valid_on_wire(), "{code}");
-        }
-        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
-            assert!(!CloseCode(code).is_valid_on_wire(), "{code}");
-        }
-    }
-
-    #[test]
-    fn close_payload_rules() {
-        assert_eq!(parse_close_payload(b""), Ok(None));
-        assert_eq!(
-            parse_close_payload(&[0x03]),
-            Err(ProtocolError::InvalidClosePayload)
-        );
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xE8, b'o', b'k']),
-            Ok(Some((CloseCode::NORMAL, "ok")))
-        );
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xED]),
-            Err(ProtocolError::InvalidCloseCode(1005))
-        );
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xE8, 0xff]),
-            Err(ProtocolError::InvalidCloseReason)
-        );
-        let mut out = [0u8; 8];
-        assert_eq!(
-            encode_close_payload(CloseCode::GOING_AWAY, "bye", &mut out),
-            5
-        );
-        assert_eq!(out[..5], [0x03, 0xE9, b'b', b'y', b'e']);
     }
 }

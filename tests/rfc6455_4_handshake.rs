@@ -9,7 +9,7 @@ use wsproto::handshake::{
     accept_key, Accept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Request,
     Response, ServerHandshake,
 };
-use wsproto::{Config, Connection, Event, Role};
+use wsproto::{Config, Connection, Event, Message, Role};
 
 /// The client's request of RFC 6455 §1.2, with the key of §1.3.
 const REQUEST: &str = "GET /chat HTTP/1.1\r\n\
@@ -44,7 +44,7 @@ fn read_request(chunks: &[&[u8]]) -> Result<Option<Request>, HandshakeError> {
 
 fn text(event: Option<Event>) -> String {
     match event {
-        Some(Event::Text(text)) => text.to_string(),
+        Some(Event::Message(Message::Text(text))) => text.to_string(),
         other => panic!("expected a text message, got {other:?}"),
     }
 }

@@ -6,7 +6,9 @@ mod common;
 use common::{drain, events_for_pieces, Pair};
 use proptest::prelude::*;
 use wsproto::entropy::SeededEntropy;
-use wsproto::{Bytes, CloseCode, CloseFrame, Config, Connection, Event, MessageKind, Role};
+use wsproto::{
+    Bytes, CloseCode, CloseFrame, Config, Connection, Event, Message, MessageKind, Role,
+};
 
 #[test]
 fn messages_cross_in_both_directions() {
@@ -18,11 +20,14 @@ fn messages_cross_in_both_directions() {
     assert_eq!(
         pair.server_events,
         vec![
-            Event::Text("hello".into()),
-            Event::Binary(Bytes::from_static(&[1, 2, 3]))
+            Event::Message(Message::Text("hello".into())),
+            Event::Message(Message::Binary(Bytes::from_static(&[1, 2, 3])))
         ]
     );
-    assert_eq!(pair.client_events, vec![Event::Text("größer".into())]);
+    assert_eq!(
+        pair.client_events,
+        vec![Event::Message(Message::Text("größer".into()))]
+    );
 }
 
 #[test]
@@ -30,17 +35,17 @@ fn rfc6455_7_1_close_handshake_started_by_the_client() {
     let mut pair = Pair::new();
     pair.client.close(CloseCode::NORMAL, "done").unwrap();
     pair.pump();
-    let close = CloseFrame {
-        code: CloseCode::NORMAL,
-        reason: "done".into(),
-    };
-    assert_eq!(pair.server_events, vec![Event::Close(Some(close))]);
+    let close = CloseFrame::new(CloseCode::NORMAL, "done");
+    assert_eq!(
+        pair.server_events,
+        vec![Event::Message(Message::Close(Some(close)))]
+    );
     assert_eq!(
         pair.client_events,
-        vec![Event::Close(Some(CloseFrame {
-            code: CloseCode::NORMAL,
-            reason: "".into()
-        }))]
+        vec![Event::Message(Message::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            ""
+        ))))]
     );
     assert!(
         pair.server.is_closed(),
@@ -62,10 +67,10 @@ fn rfc6455_7_1_close_handshake_started_by_the_server() {
     pair.server.close(CloseCode::GOING_AWAY, "restart").unwrap();
     pair.pump();
     assert!(
-        matches!(&pair.client_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY)
+        matches!(&pair.client_events[..], [Event::Message(Message::Close(Some(c)))] if c.code == CloseCode::GOING_AWAY)
     );
     assert!(
-        matches!(&pair.server_events[..], [Event::Close(Some(c))] if c.code == CloseCode::GOING_AWAY)
+        matches!(&pair.server_events[..], [Event::Message(Message::Close(Some(c)))] if c.code == CloseCode::GOING_AWAY)
     );
     assert!(pair.server.is_closed());
 }
@@ -84,13 +89,13 @@ fn fragmented_messages_with_interleaved_pings_cross() {
     assert_eq!(
         pair.server_events,
         vec![
-            Event::Ping(Bytes::from_static(b"p")),
-            Event::Binary(Bytes::from_static(b"abcd"))
+            Event::Message(Message::Ping(Bytes::from_static(b"p"))),
+            Event::Message(Message::Binary(Bytes::from_static(b"abcd")))
         ]
     );
     assert_eq!(
         pair.client_events,
-        vec![Event::Pong(Bytes::from_static(b"p"))]
+        vec![Event::Message(Message::Pong(Bytes::from_static(b"p")))]
     );
 }
 
@@ -128,10 +133,10 @@ fn send(conn: &mut Connection, m: &Msg) {
 
 fn expected(m: &Msg) -> Event {
     match m {
-        Msg::Text(t) => Event::Text(t.as_str().into()),
-        Msg::Binary(b) => Event::Binary(Bytes::from(b.clone())),
-        Msg::Ping(p) => Event::Ping(Bytes::from(p.clone())),
-        Msg::Fragmented(parts) => Event::Text(parts.concat().as_str().into()),
+        Msg::Text(t) => Event::Message(Message::Text(t.as_str().into())),
+        Msg::Binary(b) => Event::Message(Message::Binary(Bytes::from(b.clone()))),
+        Msg::Ping(p) => Event::Message(Message::Ping(Bytes::from(p.clone()))),
+        Msg::Fragmented(parts) => Event::Message(Message::Text(parts.concat().as_str().into())),
     }
 }
 
@@ -192,8 +197,8 @@ proptest! {
                     if last {
                         let (kind, bytes) = current.take().unwrap();
                         joined.push(match kind {
-                            MessageKind::Text => Event::Text(String::from_utf8(bytes).unwrap().into()),
-                            MessageKind::Binary => Event::Binary(Bytes::from(bytes)),
+                            MessageKind::Text => Event::Message(Message::Text(String::from_utf8(bytes).unwrap().into())),
+                            MessageKind::Binary => Event::Message(Message::Binary(Bytes::from(bytes))),
                         });
                     }
                 }
@@ -217,13 +222,13 @@ proptest! {
         let events = events_for_pieces(Connection::new(role, config), &bytes, &cut_at);
         for event in &events {
             match event {
-                Event::Text(t) => prop_assert!(t.len() <= 512),
-                Event::Binary(b) => prop_assert!(b.len() <= 512),
+                Event::Message(Message::Text(t)) => prop_assert!(t.len() <= 512),
+                Event::Message(Message::Binary(b)) => prop_assert!(b.len() <= 512),
                 _ => {}
             }
         }
         // Once an error or a close is reported, nothing follows it.
-        if let Some(pos) = events.iter().position(|e| matches!(e, Event::ProtocolError(_) | Event::Close(_))) {
+        if let Some(pos) = events.iter().position(|e| matches!(e, Event::Failed(_) | Event::Message(Message::Close(_)))) {
             prop_assert_eq!(pos, events.len() - 1);
         }
     }

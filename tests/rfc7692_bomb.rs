@@ -85,7 +85,7 @@ fn a_frame_that_would_inflate_to_1_gib_is_stopped_at_the_limit() {
         while let Some(event) = server.poll_event() {
             assert_eq!(
                 event,
-                Event::ProtocolError(ProtocolError::MessageTooLarge {
+                Event::Failed(ProtocolError::MessageTooLarge {
                     size: limit as u64 + 1,
                     limit
                 })

@@ -7,7 +7,7 @@
 use wsproto::entropy::SeededEntropy;
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use wsproto::{Bytes, Config, Connection, Event, MessageKind, ProtocolError, Role};
+use wsproto::{Bytes, Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
 
 /// Both sides as negotiated by the RFC's examples: 15-bit windows, context takeover.
 fn takeover() -> NegotiatedDeflate {
@@ -48,7 +48,10 @@ fn rfc7692_7_2_3_1_hello_sent_and_received() {
     server.send_text("Hello").unwrap();
     assert_eq!(sent(&mut server), wire);
     let mut client = deflating(Role::Client, takeover());
-    assert_eq!(events(&mut client, &wire), [Event::Text("Hello".into())]);
+    assert_eq!(
+        events(&mut client, &wire),
+        [Event::Message(Message::Text("Hello".into()))]
+    );
 }
 
 #[test]
@@ -57,7 +60,10 @@ fn rfc7692_7_2_3_1_fragmented_hello_is_received() {
         0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
     ];
     let mut client = deflating(Role::Client, takeover());
-    assert_eq!(events(&mut client, &wire), [Event::Text("Hello".into())]);
+    assert_eq!(
+        events(&mut client, &wire),
+        [Event::Message(Message::Text("Hello".into()))]
+    );
 }
 
 #[test]
@@ -71,7 +77,10 @@ fn rfc7692_7_2_3_2_shared_window_in_both_directions() {
     let mut client = deflating(Role::Client, takeover());
     assert_eq!(
         events(&mut client, &[&first[..], &second[..]].concat()),
-        [Event::Text("Hello".into()), Event::Text("Hello".into())]
+        [
+            Event::Message(Message::Text("Hello".into())),
+            Event::Message(Message::Text("Hello".into()))
+        ]
     );
 }
 
@@ -94,14 +103,20 @@ fn rfc7692_7_2_3_3_no_compression_block_is_received() {
         0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
     ];
     let mut client = deflating(Role::Client, takeover());
-    assert_eq!(events(&mut client, &wire), [Event::Text("Hello".into())]);
+    assert_eq!(
+        events(&mut client, &wire),
+        [Event::Message(Message::Text("Hello".into()))]
+    );
 }
 
 #[test]
 fn rfc7692_7_2_3_4_bfinal_block_is_received() {
     let wire = [0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
     let mut client = deflating(Role::Client, takeover());
-    assert_eq!(events(&mut client, &wire), [Event::Text("Hello".into())]);
+    assert_eq!(
+        events(&mut client, &wire),
+        [Event::Message(Message::Text("Hello".into()))]
+    );
 }
 
 #[test]
@@ -110,7 +125,10 @@ fn rfc7692_7_2_3_5_two_deflate_blocks_in_one_message() {
         0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
     ];
     let mut client = deflating(Role::Client, takeover());
-    assert_eq!(events(&mut client, &wire), [Event::Text("Hello".into())]);
+    assert_eq!(
+        events(&mut client, &wire),
+        [Event::Message(Message::Text("Hello".into()))]
+    );
 }
 
 #[test]
@@ -118,12 +136,12 @@ fn rfc7692_7_2_3_6_empty_message() {
     let mut client = deflating(Role::Client, takeover());
     assert_eq!(
         events(&mut client, &[0xc2, 0x01, 0x00]),
-        [Event::Binary(Bytes::new())]
+        [Event::Message(Message::Binary(Bytes::new()))]
     );
     let mut client = deflating(Role::Client, takeover());
     assert_eq!(
         events(&mut client, &[0xc2, 0x00]),
-        [Event::Binary(Bytes::new())]
+        [Event::Message(Message::Binary(Bytes::new()))]
     );
 }
 
@@ -136,7 +154,7 @@ fn rsv1_without_permessage_deflate_fails_with_1002() {
         &mut client,
         &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
     );
-    assert_eq!(evs, [Event::ProtocolError(ProtocolError::ReservedBit(1))]);
+    assert_eq!(evs, [Event::Failed(ProtocolError::ReservedBit(1))]);
 }
 
 #[test]
@@ -148,24 +166,21 @@ fn rsv1_on_a_continuation_frame_fails_with_1002() {
             0x41, 0x03, 0xf2, 0x48, 0xcd, 0xc0, 0x04, 0xc9, 0xc9, 0x07, 0x00,
         ],
     );
-    assert_eq!(evs, [Event::ProtocolError(ProtocolError::ReservedBit(1))]);
+    assert_eq!(evs, [Event::Failed(ProtocolError::ReservedBit(1))]);
 }
 
 #[test]
 fn rsv1_on_a_control_frame_fails_with_1002() {
     let mut client = deflating(Role::Client, takeover());
     let evs = events(&mut client, &[0xc9, 0x00]);
-    assert_eq!(evs, [Event::ProtocolError(ProtocolError::ReservedBit(1))]);
+    assert_eq!(evs, [Event::Failed(ProtocolError::ReservedBit(1))]);
 }
 
 #[test]
 fn corrupt_compressed_data_fails_with_1007() {
     let mut client = deflating(Role::Client, takeover());
     let evs = events(&mut client, &[0xc2, 0x03, 0xff, 0xff, 0xff]);
-    assert_eq!(
-        evs,
-        [Event::ProtocolError(ProtocolError::InvalidCompressedData)]
-    );
+    assert_eq!(evs, [Event::Failed(ProtocolError::InvalidCompressedData)]);
     assert_eq!(ProtocolError::InvalidCompressedData.close_code().0, 1007);
 }
 
@@ -178,7 +193,7 @@ fn compressed_text_that_inflates_to_invalid_utf8_fails_with_1007() {
     let mut client = deflating(Role::Client, takeover());
     assert_eq!(
         events(&mut client, &wire),
-        [Event::ProtocolError(ProtocolError::InvalidUtf8)]
+        [Event::Failed(ProtocolError::InvalidUtf8)]
     );
 }
 
@@ -215,7 +230,7 @@ fn message_limit_counts_inflated_bytes() {
     assert!(
         matches!(
             evs[..],
-            [Event::ProtocolError(ProtocolError::MessageTooLarge {
+            [Event::Failed(ProtocolError::MessageTooLarge {
                 limit: 65536,
                 ..
             })]
@@ -267,7 +282,7 @@ fn streaming_hands_out_inflated_data_with_the_same_cap() {
     let evs = events(&mut capped, &wire);
     assert!(matches!(
         evs.last(),
-        Some(Event::ProtocolError(ProtocolError::MessageTooLarge { .. }))
+        Some(Event::Failed(ProtocolError::MessageTooLarge { .. }))
     ));
 }
 
@@ -380,11 +395,17 @@ fn exchange(client: &mut Connection, server: &mut Connection) {
         client.send_text(text.as_str()).unwrap();
         let wire = sent(client);
         assert_eq!(wire[0] & 0x40, 0x40, "compressed");
-        assert_eq!(events(server, &wire), [Event::Text(text.as_str().into())]);
+        assert_eq!(
+            events(server, &wire),
+            [Event::Message(Message::Text(text.as_str().into()))]
+        );
         server.send_binary(text.clone().into_bytes()).unwrap();
         let wire = sent(server);
         assert_eq!(wire[0] & 0x40, 0x40, "compressed");
-        assert_eq!(events(client, &wire), [Event::Binary(Bytes::from(text))]);
+        assert_eq!(
+            events(client, &wire),
+            [Event::Message(Message::Binary(Bytes::from(text)))]
+        );
     }
 }
 
@@ -415,7 +436,7 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
         let wire: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
         assert_eq!(
             events(&mut client, &wire),
-            [Event::Text(text.as_str().into())]
+            [Event::Message(Message::Text(text.as_str().into()))]
         );
         frames.push(chunks);
     }
@@ -455,7 +476,7 @@ fn memory_budget_caps_what_a_message_inflates_to() {
     assert!(
         matches!(
             evs[..],
-            [Event::ProtocolError(ProtocolError::MessageTooLarge {
+            [Event::Failed(ProtocolError::MessageTooLarge {
                 limit: 32768,
                 ..
             })]

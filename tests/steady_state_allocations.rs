@@ -6,7 +6,7 @@
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
-use wsproto::{Config, Connection, Event, Role};
+use wsproto::{Config, Connection, Event, Message, Role};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -28,8 +28,8 @@ fn round(server: &mut Connection, wire: &[u8], out: &mut usize) {
     server.handle_read(wire);
     while let Some(event) = server.poll_event() {
         match event {
-            Event::Text(text) => server.send_text(&*text).unwrap(),
-            Event::Binary(data) => server.send_binary(&data[..]).unwrap(),
+            Event::Message(Message::Text(text)) => server.send_text(&*text).unwrap(),
+            Event::Message(Message::Binary(data)) => server.send_binary(&data[..]).unwrap(),
             other => panic!("unexpected {other:?}"),
         }
     }

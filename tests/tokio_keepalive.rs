@@ -367,3 +367,69 @@ async fn client_close_timeout_gives_up_on_a_server_that_never_answers() {
     })
     .await;
 }
+
+/// A peer that only sends still echoes the other side's close: its next
+/// send writes the echo and then fails with `Closed`, and the closer's
+/// handshake completes without the sender ever calling `recv`.
+async fn write_only_peer_echoes_a_close<W, C>(
+    mut writer: WebSocketStream<W>,
+    mut closer: WebSocketStream<C>,
+) where
+    W: AsyncRead + AsyncWrite + Unpin,
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    closer.close(CloseCode::GOING_AWAY, "bye").await.unwrap();
+    let sending = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            match writer.send_text("tick").await {
+                Ok(()) => {}
+                Err(Error::Closed) => return,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    let closing = async {
+        let mut ticks = 0;
+        loop {
+            match closer.recv().await.unwrap() {
+                Message::Text(_) => ticks += 1,
+                Message::Close(Some(c)) => {
+                    assert_eq!(c.code, CloseCode::GOING_AWAY);
+                    return ticks;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let ((), _) = tokio::join!(sending, closing);
+    assert!(matches!(closer.recv().await, Err(Error::Closed)));
+    // What the writer's read side finds: the close, then the end.
+    loop {
+        match writer.recv().await {
+            Ok(Message::Close(Some(c))) => assert_eq!(c.reason, "bye"),
+            Ok(other) => panic!("{other:?}"),
+            Err(Error::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_that_only_writes_echoes_the_servers_close() {
+    bounded(async {
+        let (client, server) = pair(Config::default(), Config::default()).await;
+        write_only_peer_echoes_a_close(client, server).await;
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_that_only_writes_echoes_the_clients_close() {
+    bounded(async {
+        let (client, server) = pair(Config::default(), Config::default()).await;
+        write_only_peer_echoes_a_close(server, client).await;
+    })
+    .await;
+}

@@ -213,6 +213,34 @@ async fn connector_checks_the_name_in_the_certificate() {
     assert_eq!(server.await.unwrap().unwrap(), 0);
 }
 
+#[tokio::test]
+async fn a_wss_connection_splits_into_halves_that_two_tasks_use_at_once() {
+    let pki = pki();
+    let (port, server) = echo_server(&pki, 1).await;
+    let connector = Connector::new(client_config(&pki));
+    let (ws, _) = connector
+        .connect(&format!("wss://localhost:{port}/"))
+        .await
+        .unwrap();
+    let (mut read, mut write) = ws.into_split();
+    let writer = tokio::spawn(async move {
+        for i in 0..50 {
+            write.send_text(format!("message {i}")).await.unwrap();
+        }
+        write
+    });
+    for i in 0..50 {
+        assert_eq!(
+            read.recv().await.unwrap(),
+            Message::Text(format!("message {i}").into())
+        );
+    }
+    let mut write = writer.await.unwrap();
+    write.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(matches!(read.recv().await, Ok(Message::Close(_))));
+    assert_eq!(server.await.unwrap().unwrap(), 50);
+}
+
 #[test]
 fn building_configurations_installs_no_process_wide_provider() {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -47,7 +47,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use futures_core::Stream;
 use tungstenite::protocol::WebSocketConfig;
 use wsproto::frame::OpCode;
-use wsproto::{Config, Connection, Event, Role};
+use wsproto::{Config, Connection, Event, Message, Role};
 use wsproto_benches::{
     ascii_text, binary_payload, block_on, masked_frame, multibyte_text, MemStream, MIB,
 };
@@ -91,8 +91,8 @@ fn cases() -> Vec<Case> {
 /// The payload of a wsproto event, checked to be of the right kind.
 fn wsproto_payload(event: Option<Event>, text: bool) -> Vec<u8> {
     match event {
-        Some(Event::Binary(data)) if !text => data.to_vec(),
-        Some(Event::Text(data)) if text => data.as_bytes().to_vec(),
+        Some(Event::Message(Message::Binary(data))) if !text => data.to_vec(),
+        Some(Event::Message(Message::Text(data))) if text => data.as_bytes().to_vec(),
         other => panic!("unexpected event {other:?}"),
     }
 }

@@ -6,7 +6,7 @@
 //!   limit; streamed pieces come in order (`first` .. `last`, one kind) and
 //!   a streamed text message is valid UTF-8 once joined; whole messages
 //!   appear only without streaming, pieces only with it;
-//! - nothing follows an `Event::Close` or `Event::ProtocolError`, and every
+//! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
 //!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
 //! - `memory_usage()` stays under the message limit + 2 × the frame limit +
 //!   64 KiB, over what the connection held when it was handed over (its
@@ -21,7 +21,7 @@
 
 use arbitrary::Arbitrary;
 use wsproto::frame::OpCode;
-use wsproto::{CloseCode, Config, Connection, Event, MessageKind, ProtocolError, Role};
+use wsproto::{CloseCode, Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
 
 use crate::Cuts;
 
@@ -157,7 +157,7 @@ impl Driver {
         }
         self.check_wire();
         if let Some(last) = &self.ended {
-            if !matches!(last, Event::ProtocolError(ProtocolError::UnexpectedEof)) {
+            if !matches!(last, Event::Failed(ProtocolError::UnexpectedEof)) {
                 assert!(self.close_on_wire, "{last:?} but no close frame was sent");
             }
         }
@@ -167,11 +167,11 @@ impl Driver {
 
     fn check_event(&mut self, event: Event) {
         match &event {
-            Event::Text(text) => {
+            Event::Message(Message::Text(text)) => {
                 assert!(!self.streaming, "whole message while streaming");
                 assert!(text.len() <= MAX_MESSAGE, "text of {} bytes", text.len());
             }
-            Event::Binary(data) => {
+            Event::Message(Message::Binary(data)) => {
                 assert!(!self.streaming, "whole message while streaming");
                 assert!(data.len() <= MAX_MESSAGE, "binary of {} bytes", data.len());
             }

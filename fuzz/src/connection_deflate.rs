@@ -13,7 +13,7 @@
 //!   limit; whole messages only without streaming, pieces only with it;
 //!   pieces come `first` .. `last` with one kind, and streamed text is UTF-8
 //!   once joined;
-//! - nothing follows an `Event::Close` or `Event::ProtocolError`, and every
+//! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
 //!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
 //! - `memory_usage()` stays under 2 × the message limit + the codec state
 //!   (both zlib states, as `deflate::state_memory` gives them) + 64 KiB,
@@ -39,7 +39,7 @@ use arbitrary::Arbitrary;
 use wsproto::deflate::{state_memory, Decompressor};
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::frame::OpCode;
-use wsproto::{Config, Connection, Event, MessageKind, ProtocolError, Role};
+use wsproto::{Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
 
 use crate::Cuts;
 
@@ -215,7 +215,7 @@ impl EchoDriver {
         }
         self.check_wire();
         if let Some(last) = &self.ended {
-            if !matches!(last, Event::ProtocolError(ProtocolError::UnexpectedEof)) {
+            if !matches!(last, Event::Failed(ProtocolError::UnexpectedEof)) {
                 assert!(self.close_on_wire, "{last:?} but no close frame was sent");
             }
         }
@@ -244,12 +244,12 @@ impl EchoDriver {
 
     fn check_event(&mut self, event: Event) {
         match &event {
-            Event::Text(text) => {
+            Event::Message(Message::Text(text)) => {
                 assert!(!self.streaming, "whole message while streaming");
                 assert!(text.len() <= MAX_MESSAGE, "text of {} bytes", text.len());
                 self.echo(MessageKind::Text, text.as_bytes());
             }
-            Event::Binary(data) => {
+            Event::Message(Message::Binary(data)) => {
                 assert!(!self.streaming, "whole message while streaming");
                 assert!(data.len() <= MAX_MESSAGE, "binary of {} bytes", data.len());
                 self.echo(MessageKind::Binary, data);

@@ -11,7 +11,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use wsproto::frame::{
     apply_mask, parse_close_payload, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD,
 };
-use wsproto::{CloseCode, Event, Role};
+use wsproto::{CloseCode, Event, Message, Role};
 
 pub mod connection;
 pub mod connection_deflate;
@@ -76,23 +76,23 @@ pub fn seed<'a, K: Arbitrary<'a>>(wire: &[u8]) -> Vec<u8> {
 /// whether `event` ends the connection (nothing may follow it).
 pub fn check_control_event(event: &Event, pings: &mut Vec<Vec<u8>>) -> bool {
     match event {
-        Event::Ping(data) => {
+        Event::Message(Message::Ping(data)) => {
             assert!(data.len() <= MAX_CONTROL_PAYLOAD);
             pings.push(data.to_vec());
             false
         }
-        Event::Pong(data) => {
+        Event::Message(Message::Pong(data)) => {
             assert!(data.len() <= MAX_CONTROL_PAYLOAD);
             false
         }
-        Event::Close(close) => {
+        Event::Message(Message::Close(close)) => {
             if let Some(close) = close {
                 assert!(close.code.is_valid_on_wire(), "{close:?}");
                 assert!(close.reason.len() <= MAX_CONTROL_PAYLOAD - 2);
             }
             true
         }
-        Event::ProtocolError(error) => {
+        Event::Failed(error) => {
             let code = error.close_code();
             assert!(
                 code.is_valid_on_wire() || code == CloseCode::ABNORMAL,

@@ -11,6 +11,24 @@ pub(super) use with_deflate::Compression;
 #[cfg(not(feature = "deflate"))]
 pub(super) use without_deflate::Compression;
 
+/// Compresses `message` on its own, from an empty window of `window_bits`
+/// (9..=15) at `level` (0..=9), as a message sent without context takeover
+/// is (RFC 7692 §7.2.1); returns the window bits used and the bytes. For
+/// messages prepared once for many connections.
+#[cfg(feature = "deflate")]
+pub(super) fn compress_alone(message: &[u8], window_bits: u8, level: u32) -> (u8, Vec<u8>) {
+    let params = crate::extensions::NegotiatedDeflate {
+        compress_window_bits: window_bits,
+        compress_no_context_takeover: true,
+        decompress_window_bits: 15,
+        decompress_no_context_takeover: false,
+    };
+    let mut compressor = crate::deflate::Compressor::new(&params, level);
+    let mut out = Vec::new();
+    compressor.compress(message, &mut out);
+    (compressor.window_bits(), out)
+}
+
 #[cfg(feature = "deflate")]
 mod with_deflate {
     use crate::deflate::{Compressor, Decompressor, InflateError};

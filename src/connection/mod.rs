@@ -1,19 +1,40 @@
 //! The WebSocket state machine after the opening handshake (RFC 6455 §5–§7).
+//!
+//! | file | concern |
+//! |---|---|
+//! | `state.rs` | the connection's life: every state and transition (§7) |
+//! | `recv.rs` | inputs, frames in, messages out (§5.2–§5.6, §8.1) |
+//! | `read_buf.rs` | received bytes, and space lent to read into |
+//! | `send.rs` | commands (§5.4–§5.5, §7.1.2, §7.1.7) |
+//! | `queue.rs` | the bytes to send, handed out or lent |
+//! | `payload.rs` | what the send commands take |
+//! | `prepared.rs` | messages framed once for many connections |
+//! | `timers.rs` | keepalive, idle and close timers |
+//! | `compression.rs` | permessage-deflate inside the connection (RFC 7692) |
 
 mod compression;
+mod payload;
+mod prepared;
+mod queue;
+mod read_buf;
 mod recv;
 mod send;
+mod state;
 mod timers;
 
-use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+
+use bytes::Bytes;
 
 use crate::config::Config;
 use crate::entropy::{Entropy, OsEntropy};
-use crate::frame::CloseCode;
-use crate::utf8::{Utf8Bytes, Utf8Validator};
+pub use crate::message::{Message, MessageKind};
+use crate::utf8::Utf8Validator;
 use crate::ProtocolError;
 
-pub use send::{Payload, PreparedMessage, TextPayload};
+pub use payload::{Payload, TextPayload};
+pub use prepared::PreparedMessage;
+pub use state::State;
 
 /// Which end of the connection this is. Clients mask what they send;
 /// servers must not (RFC 6455 §5.1).
@@ -25,33 +46,18 @@ pub enum Role {
     Server,
 }
 
-/// The two kinds of data message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    /// UTF-8 text (opcode `0x1`).
-    Text,
-    /// Arbitrary bytes (opcode `0x2`).
-    Binary,
-}
-
-/// The code and reason of a close frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseFrame {
-    /// The status code.
-    pub code: CloseCode,
-    /// The reason, at most 123 bytes of UTF-8.
-    pub reason: Utf8Bytes,
-}
-
 /// What the peer did, as reported by [`Connection::poll_event`].
+///
+/// Payloads of text and binary messages are slices of the connection's read
+/// buffer, unmasked in place: holding one keeps the read allocation it was
+/// sliced from alive (up to the size of the read that brought it). Copy a
+/// payload you keep for long.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[must_use]
 pub enum Event {
-    /// A whole text message, validated.
-    Text(Utf8Bytes),
-    /// A whole binary message.
-    Binary(Bytes),
+    /// A whole message or a control frame.
+    Message(Message),
     /// A piece of a data message, in streaming mode ([`Config::streaming`]).
     ///
     /// The pieces of a text message are validated as they arrive, but a code
@@ -59,96 +65,98 @@ pub enum Event {
     Chunk {
         /// Text or binary, from the message's first frame.
         kind: MessageKind,
-        /// The bytes, unmasked.
+        /// The bytes, unmasked (inflated, for a compressed message).
         data: Bytes,
         /// This is the message's first piece.
         first: bool,
         /// This is the message's last piece.
         last: bool,
     },
-    /// A ping with its payload. With [`Config::auto_pong`] the pong is already queued.
-    Ping(Bytes),
-    /// A pong with its payload.
-    Pong(Bytes),
-    /// The peer's close frame (`None` when it carried no status code). The
-    /// reply is already queued unless this end had sent its close first;
-    /// nothing further is delivered.
-    Close(Option<CloseFrame>),
-    /// The peer broke the protocol, exceeded a limit, or vanished. A close
-    /// frame with [`ProtocolError::close_code`] is already queued where one
-    /// can still be sent; nothing further is delivered.
-    ProtocolError(ProtocolError),
+    /// The connection failed (RFC 6455 §7.1.7): the peer broke the protocol
+    /// or a limit, a keepalive or close deadline passed, or the transport
+    /// ended without a close frame. A close frame with
+    /// [`ProtocolError::close_code`] is already queued where one can still be
+    /// sent; nothing further is delivered.
+    Failed(ProtocolError),
 }
 
 /// A WebSocket connection in either role: a sans-IO state machine.
 ///
-/// It performs no I/O. Its methods fall in four groups, as in quinn-proto:
+/// It performs no I/O and reads no clock. Its methods fall in four groups,
+/// as in quinn-proto:
 ///
 /// - **Inputs** (`handle_*`): [`handle_read`](Self::handle_read) (or
 ///   [`recv_buffer`](Self::recv_buffer) then
 ///   [`handle_received`](Self::handle_received) to read straight into the
 ///   connection's buffer), [`handle_eof`](Self::handle_eof),
-///   [`handle_timeout`](Self::handle_timeout).
+///   [`handle_timeout`](Self::handle_timeout), and
+///   [`advance_transmit`](Self::advance_transmit) after a lent write.
 /// - **Commands** (verbs): [`send_text`](Self::send_text),
-///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
-///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
-///   A caller's mistake is an immediate [`Error`](crate::Error).
+///   [`send_binary`](Self::send_binary), [`send`](Self::send),
+///   [`send_uncompressed`](Self::send_uncompressed),
+///   [`send_fragment`](Self::send_fragment),
+///   [`send_prepared`](Self::send_prepared), [`ping`](Self::ping),
+///   [`pong`](Self::pong), [`close`](Self::close),
+///   [`close_without_status`](Self::close_without_status),
+///   [`fail`](Self::fail). A caller's mistake is an immediate
+///   [`Error`](crate::Error) and changes nothing.
 /// - **Outputs** (`poll_*`): [`poll_event`](Self::poll_event),
 ///   [`poll_transmit`](Self::poll_transmit) (or, lent rather than handed
 ///   out, [`transmit_slices`](Self::transmit_slices) then
-///   [`advance_transmit`](Self::advance_transmit)),
-///   [`poll_timeout`](Self::poll_timeout).
-/// - **Getters** (nouns): [`role`](Self::role), [`is_closed`](Self::is_closed),
-///   [`buffered_amount`](Self::buffered_amount) and the like.
+///   [`advance_transmit`](Self::advance_transmit): what an adapter should
+///   use), [`poll_timeout`](Self::poll_timeout),
+///   [`poll_shutdown`](Self::poll_shutdown).
+/// - **Getters** (nouns): [`role`](Self::role), [`state`](Self::state),
+///   [`is_closed`](Self::is_closed), [`buffered_amount`](Self::buffered_amount),
+///   [`received_close`](Self::received_close) and the like.
 ///
-/// After each input, call [`poll_event`](Self::poll_event) until it returns
-/// `None` (events may queue frames, such as pongs and the close reply), then
-/// [`poll_transmit`](Self::poll_transmit) until it returns `None` and write
-/// every chunk; once that is done and [`is_closed`](Self::is_closed) is true,
-/// shut the transport down.
+/// The call order, after each batch of inputs and commands:
 ///
-/// A peer's mistake is never an `Err`: it becomes an
-/// [`Event::ProtocolError`], with the matching close frame queued.
+/// 1. [`poll_event`](Self::poll_event) until it returns `None` (events may
+///    queue frames: pongs, the close reply);
+/// 2. if timers are configured, [`handle_timeout`](Self::handle_timeout)
+///    when [`poll_timeout`](Self::poll_timeout)'s deadline has come. After
+///    inputs or commands that start or re-arm a timer, that deadline is the
+///    last time given to `handle_timeout`, already past, so a caller that
+///    sleeps until the deadline calls it at once and the timer counts from
+///    then;
+/// 3. [`transmit_slices`](Self::transmit_slices) /
+///    [`advance_transmit`](Self::advance_transmit) (or
+///    [`poll_transmit`](Self::poll_transmit)) until nothing is left, writing
+///    every byte;
+/// 4. once [`poll_shutdown`](Self::poll_shutdown) returns `true`, shut the
+///    transport down.
+///
+/// A peer's mistake is never an `Err`: it becomes an [`Event::Failed`], with
+/// the matching close frame queued.
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
     config: Config,
     entropy: Box<dyn Entropy>,
     /// Received bytes not yet handed out.
-    read_buf: BytesMut,
-    /// Set by `recv_buffer`: the length of `read_buf` before its zeroed tail.
-    read_fill: Option<usize>,
+    read: read_buf::ReadBuf,
     /// The frame whose payload is being received.
     frame: Option<recv::InFrame>,
     /// The data message being received, if one has started.
     message: Option<recv::InMessage>,
     validator: Utf8Validator,
-    send: send::SendQueue,
-    /// The kind of the fragmented message being sent, if one was started.
-    sending: Option<MessageKind>,
-    close_sent: bool,
-    close_received: bool,
-    /// The connection failed (RFC 6455 §7.1.7); input is discarded.
-    failed: bool,
-    /// The peer closed the transport.
-    eof: bool,
+    send: queue::SendQueue,
+    /// The fragmented message being sent, if one was started.
+    sending: Option<send::OutMessage>,
+    state: state::Lifecycle,
     timers: timers::Timers,
-    /// Something arrived since the timers last looked.
-    rx_activity: bool,
-    /// A data frame crossed, either way, since the timers last looked.
-    data_activity: bool,
-    /// The close timer expired.
-    close_timed_out: bool,
     /// An event raised outside `poll_event` (by a timer), reported first.
     pending_event: Option<Event>,
     /// Payloads of pings whose automatic pongs are not yet handed out.
-    pending_pongs: std::collections::VecDeque<Bytes>,
+    pending_pongs: VecDeque<recv::PongPayload>,
     /// permessage-deflate, when negotiated.
     compression: Option<Box<compression::Compression>>,
 }
 
 impl Connection {
-    /// A connection in `role`, drawing mask keys from the operating system.
+    /// A connection in `role`, drawing mask keys from the operating
+    /// system's CSPRNG ([`OsEntropy`]).
     pub fn new(role: Role, config: Config) -> Self {
         Self::with_entropy(role, config, Box::new(OsEntropy::new()))
     }
@@ -159,23 +167,16 @@ impl Connection {
             role,
             config,
             entropy,
-            read_buf: BytesMut::new(),
-            read_fill: None,
+            read: read_buf::ReadBuf::default(),
             frame: None,
             message: None,
             validator: Utf8Validator::new(),
-            send: send::SendQueue::default(),
+            send: queue::SendQueue::default(),
             sending: None,
-            close_sent: false,
-            close_received: false,
-            failed: false,
-            eof: false,
+            state: state::Lifecycle::default(),
             timers: timers::Timers::default(),
-            rx_activity: false,
-            data_activity: false,
-            close_timed_out: false,
             pending_event: None,
-            pending_pongs: std::collections::VecDeque::new(),
+            pending_pongs: VecDeque::new(),
             compression: None,
         }
     }
@@ -200,31 +201,33 @@ impl Connection {
     /// and echoes stop adding to it) and stop accepting sends, until writes
     /// drain it. Sends past [`Config::max_send_queue`] fail.
     pub fn buffered_amount(&self) -> usize {
+        // A pong's header is 2 bytes, plus a 4-byte key from a client.
+        let header = if self.role == Role::Client { 6 } else { 2 };
         self.send.len()
             + self
                 .pending_pongs
                 .iter()
-                .map(|p| 2 + p.len())
+                .map(|p| header + p.as_slice().len())
                 .sum::<usize>()
     }
 
     /// Bytes the connection holds: the read buffer, a message being
-    /// reassembled, the send queue, and the connection itself.
+    /// reassembled, the send queue, pending pongs, the compression state and
+    /// the connection itself. Payloads already handed out are the caller's
+    /// (a received data payload keeps the read allocation it was sliced
+    /// from alive while it is held; see [`Event`]).
     pub fn memory_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.read_buf.capacity()
+            + self.read.capacity()
             + self.message_buffer_capacity()
             + self.send.capacity()
-            + self.pending_pongs.capacity() * std::mem::size_of::<Bytes>()
-            + self.pending_pongs.iter().map(Bytes::len).sum::<usize>()
+            + self.pending_pongs.capacity() * std::mem::size_of::<recv::PongPayload>()
             + self.entropy.memory_usage()
             + self.compression.as_ref().map_or(0, |c| c.memory_usage())
     }
 
     /// Turns permessage-deflate on with the parameters a negotiation agreed
-    /// (RFC 7692 §7). The handshakes do this themselves; call it for a
-    /// connection set up without one (an RFC 8441 stream, say). Do it before
-    /// any message crosses.
+    /// (RFC 7692 §7). The handshakes do this themselves.
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(
         &mut self,
@@ -242,42 +245,7 @@ impl Connection {
 
     /// Received bytes not yet turned into events.
     pub fn received_amount(&self) -> usize {
-        self.read_fill.unwrap_or(self.read_buf.len())
-    }
-
-    /// A close frame was sent (or queued): no data frame may follow.
-    pub fn is_close_sent(&self) -> bool {
-        self.close_sent
-    }
-
-    /// The peer's close frame was received.
-    pub fn is_close_received(&self) -> bool {
-        self.close_received
-    }
-
-    /// Whether the transport may be shut down, once every queued byte is
-    /// written (RFC 6455 §7.1.1).
-    ///
-    /// True when the connection failed, when the peer closed the transport,
-    /// or when both close frames have crossed and this is the server: "the
-    /// underlying TCP connection, in most normal cases, SHOULD be closed
-    /// first by the server". A client waits for the server to close the
-    /// transport ([`handle_eof`](Self::handle_eof)).
-    pub fn is_closed(&self) -> bool {
-        self.failed
-            || self.eof
-            || self.close_timed_out
-            || (self.close_sent && self.close_received && self.role == Role::Server)
-    }
-
-    /// Whether the peer can still send anything this end will deliver.
-    pub fn can_receive(&self) -> bool {
-        !(self.failed || self.eof || self.close_received)
-    }
-
-    /// Whether this end can still send data frames.
-    pub fn can_send(&self) -> bool {
-        !self.close_sent
+        self.read.len()
     }
 }
 

@@ -6,12 +6,22 @@
 //! before the rest of its frame is read (RFC 6455 §8.1). A frame's payload is
 //! then handed out as a `Bytes` slice of the read buffer, without copying;
 //! only the fragments of a fragmented message are copied, to join them.
+//! Control payloads (at most 125 bytes) are copied out, so that no ping or
+//! pong keeps a read buffer alive.
+//!
+//! The rules a header breaks in the light of the connection's state (masking
+//! direction §5.1, RSV bits §5.2 and RFC 7692 §6, fragmentation §5.4, the
+//! limits) are checked in [`Connection::check_header`]; those one header
+//! shows on its own are the `frame` module's. The three ways a data frame's
+//! payload arrives (whole, in streaming pieces, inflated) end in one step,
+//! [`Connection::deliver`].
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
-use super::{CloseFrame, Connection, Event, MessageKind, Role};
+use super::{read_buf, Connection, Event, Message, MessageKind, Role};
+use crate::close::CloseFrame;
 use crate::error::ProtocolError;
-use crate::frame::{self, FrameHeader, OpCode, Parsed};
+use crate::frame::{self, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD};
 use crate::utf8::Utf8Bytes;
 
 /// The frame whose payload is being received.
@@ -20,15 +30,16 @@ pub(super) struct InFrame {
     opcode: OpCode,
     fin: bool,
     mask: Option<[u8; 4]>,
-    /// Payload bytes not yet split off the read buffer.
+    /// Payload bytes not yet taken off the read buffer.
     remaining: u64,
     /// Of those, how many at the front of the read buffer are already
     /// unmasked (and, for text, validated).
     processed: usize,
-    /// Payload bytes already handed out (streaming), for the mask's phase.
+    /// Payload bytes already taken off (streaming, inflating), for the mask's phase.
     consumed: u64,
-    /// Text bytes go through the streaming validator; otherwise the whole
-    /// payload is validated once when it is complete.
+    /// Text bytes go through the streaming validator as they arrive;
+    /// otherwise (a single-frame text message that arrived whole) the
+    /// payload is validated once when it is wrapped.
     validate_as_it_arrives: bool,
     /// The payload is compressed (RFC 7692): it is inflated as it arrives.
     compressed: bool,
@@ -46,18 +57,36 @@ pub(super) struct InMessage {
     chunk_sent: bool,
     /// RSV1 was set on the first frame: the message is compressed (RFC 7692 §6).
     compressed: bool,
-    /// A compressed message's inflated bytes so far.
+    /// A compressed message's inflated bytes not yet handed out.
     inflated: Vec<u8>,
 }
-
-/// A read buffer emptied with more capacity than this is released, so an
-/// idle connection holds no read buffer (it starts small and grows on demand).
-const RETAIN_READ_BUFFER: usize = 1024;
 
 /// At most this many automatic pongs wait to be handed out; beyond it the
 /// oldest is dropped (RFC 6455 §5.5.3 allows answering only the most recent
 /// ping), so a ping flood from a peer that does not read cannot grow the queue.
 const MAX_PENDING_PONGS: usize = 16;
+
+/// The payload of a ping waiting for its automatic pong, held inline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PongPayload {
+    bytes: [u8; MAX_CONTROL_PAYLOAD],
+    len: u8,
+}
+
+impl PongPayload {
+    fn new(payload: &[u8]) -> Self {
+        let mut bytes = [0; MAX_CONTROL_PAYLOAD];
+        bytes[..payload.len()].copy_from_slice(payload);
+        Self {
+            bytes,
+            len: payload.len() as u8,
+        }
+    }
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
 
 /// What one step over the read buffer came to.
 enum Step {
@@ -66,51 +95,67 @@ enum Step {
     NeedMore,
 }
 
+/// Where the piece of a data message that [`Connection::deliver`] hands on is.
+enum Piece {
+    /// The first `n` bytes of the read buffer, unmasked.
+    Buffered(usize),
+    /// The message's inflated bytes.
+    Inflated,
+}
+
 impl Connection {
     /// Input: bytes read from the transport.
     ///
     /// They are buffered until [`poll_event`](Self::poll_event) turns them
     /// into events; nothing that arrived is dropped, except what follows the
-    /// peer's close frame or a protocol error (RFC 6455 §5.5.1, §7.1.7).
+    /// peer's close frame or the connection's failure (RFC 6455 §5.5.1,
+    /// §7.1.7).
     pub fn handle_read(&mut self, data: &[u8]) {
-        self.settle_fill();
-        if self.accepts_input() && !data.is_empty() {
-            self.read_buf.extend_from_slice(data);
-            self.rx_activity = true;
+        if self.state.accepts_input() && !data.is_empty() {
+            let limit = self.read_buffer_limit();
+            self.read.extend(data, limit);
+            self.timers.on_received();
         }
     }
 
-    /// Input, without a copy: returns `len` writable bytes at the end of the
-    /// read buffer. Read from the transport into them, then call
+    /// Input, without a copy: returns `len` writable bytes after the
+    /// received ones. Read from the transport into them, then call
     /// [`handle_received`](Self::handle_received) with the count read.
     ///
+    /// Space lent once stays initialised, so lending it again costs no
+    /// zeroing. Other calls may come in between (`poll_event`,
+    /// `poll_transmit`, commands); the next `recv_buffer` or `handle_read`
+    /// withdraws a lend that was not committed.
+    ///
     /// ```
-    /// # use wsproto::{Config, Connection, Event, Role};
+    /// # use wsproto::{Config, Connection, Event, Message, Role};
     /// let mut client = Connection::new(Role::Client, Config::default());
     /// let wire = b"\x82\x03abc";
     /// client.recv_buffer(4096)[..wire.len()].copy_from_slice(wire);
     /// client.handle_received(wire.len());
-    /// assert_eq!(client.poll_event(), Some(Event::Binary("abc".into())));
+    /// assert_eq!(client.poll_event(), Some(Event::Message(Message::Binary("abc".into()))));
     /// ```
     pub fn recv_buffer(&mut self, len: usize) -> &mut [u8] {
-        self.settle_fill();
-        let start = self.read_buf.len();
-        self.read_buf.resize(start + len, 0);
-        self.read_fill = Some(start);
-        &mut self.read_buf[start..]
+        let limit = self.read_buffer_limit();
+        self.read.lend(len, limit)
+    }
+
+    /// With a memory budget, the capacity the read buffer may grow to
+    /// without passing it.
+    fn read_buffer_limit(&self) -> Option<usize> {
+        let budget = self.config.memory_budget?;
+        Some(budget.saturating_sub(self.memory_usage() - self.read.capacity()))
     }
 
     /// Input: `n` bytes were written into the slice from
-    /// [`recv_buffer`](Self::recv_buffer).
+    /// [`recv_buffer`](Self::recv_buffer) (never more than it lent).
     pub fn handle_received(&mut self, n: usize) {
-        if let Some(start) = self.read_fill.take() {
-            let end = start + n.min(self.read_buf.len() - start);
-            self.read_buf.truncate(end);
-            if !self.accepts_input() {
-                self.read_buf.truncate(start);
-            } else if end > start {
-                self.rx_activity = true;
-            }
+        if !self.state.accepts_input() {
+            self.read.commit(0);
+            return;
+        }
+        if self.read.commit(n) > 0 {
+            self.timers.on_received();
         }
     }
 
@@ -120,8 +165,7 @@ impl Connection {
     /// close frame never came, the last event is
     /// [`ProtocolError::UnexpectedEof`] (RFC 6455 §7.1.5: code 1006).
     pub fn handle_eof(&mut self) {
-        self.settle_fill();
-        self.eof = true;
+        self.on_eof();
     }
 
     /// Output: the next thing the peer did, or `None` when the buffered bytes
@@ -132,23 +176,22 @@ impl Connection {
     /// pong, the close reply).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.settle_fill();
         if let Some(event) = self.pending_event.take() {
             return Some(event);
         }
         loop {
-            if self.failed || self.close_received {
+            if !self.state.accepts_input() {
                 return None;
             }
             if self.frame.is_none() {
-                match FrameHeader::parse(&self.read_buf) {
-                    Err(e) => return Some(self.fail(e)),
+                match FrameHeader::parse(self.read.data()) {
+                    Err(e) => return Some(self.on_failure(e.into())),
                     Ok(Parsed::Partial(_)) => return self.need_more(),
                     Ok(Parsed::Complete(header, len)) => {
-                        if let Err(e) = self.check_header(&header) {
-                            return Some(self.fail(e));
+                        if let Err(e) = self.check_header(&header, len) {
+                            return Some(self.on_failure(e));
                         }
-                        self.read_buf.advance(len);
+                        self.read.advance(len);
                         self.begin_frame(header);
                     }
                 }
@@ -161,46 +204,17 @@ impl Connection {
         }
     }
 
-    fn accepts_input(&self) -> bool {
-        !(self.failed || self.close_received)
-    }
-
-    /// Drops the zeroed tail of a `recv_buffer` that was never filled.
-    fn settle_fill(&mut self) {
-        if let Some(start) = self.read_fill.take() {
-            self.read_buf.truncate(start);
-        }
-    }
-
-    /// The buffer holds no complete event: at the end of the transport, the
-    /// connection ended abnormally unless the close handshake happened.
+    /// The buffer holds no complete event.
     fn need_more(&mut self) -> Option<Event> {
-        if self.read_buf.is_empty() && self.read_buf.capacity() > RETAIN_READ_BUFFER {
-            self.read_buf = BytesMut::new();
+        if self.message.is_none() {
+            self.read.shrink_if_empty();
         }
-        if self.eof {
-            Some(self.fail(ProtocolError::UnexpectedEof))
-        } else {
-            None
-        }
+        self.on_input_exhausted()
     }
 
-    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): queue a close frame
-    /// with the error's code if none was sent, and discard further input.
-    pub(super) fn fail(&mut self, error: ProtocolError) -> Event {
-        // 1006 is never sent; the peer is gone anyway.
-        if !self.close_sent && error != ProtocolError::UnexpectedEof {
-            self.queue_close(Some(error.close_code()), "");
-        }
-        self.failed = true;
-        self.read_buf = BytesMut::new();
-        self.frame = None;
-        self.message = None;
-        Event::ProtocolError(error)
-    }
-
-    /// The rules a header breaks in the light of the connection's state.
-    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+    /// The rules a header breaks in the light of the connection's state;
+    /// `header_len` bytes of the read buffer are the header.
+    fn check_header(&self, header: &FrameHeader, header_len: usize) -> Result<(), ProtocolError> {
         match self.role {
             // RFC 6455 §5.1: "The server MUST close the connection upon
             // receiving a frame that is not masked."
@@ -244,13 +258,15 @@ impl Connection {
         let compressed = !header.opcode.is_control()
             && (header.rsv1 || self.message.as_ref().is_some_and(|m| m.compressed));
         if let Some(budget) = self.config.memory_budget {
-            // Without streaming the whole payload will be buffered.
-            let buffered = if self.config.streaming || compressed {
+            // Without streaming the whole payload will be buffered; what of
+            // it arrived with the header is held (and counted) already.
+            let held = (self.read.len() - header_len) as u64;
+            let to_come = if self.config.streaming || compressed {
                 0
             } else {
-                header.payload_len
+                header.payload_len.saturating_sub(held)
             };
-            if self.memory_usage() as u64 + buffered > budget as u64 {
+            if self.memory_usage() as u64 + to_come > budget as u64 {
                 return Err(ProtocolError::MemoryBudgetExceeded { budget });
             }
         }
@@ -284,14 +300,14 @@ impl Connection {
             });
         }
         if !header.opcode.is_control() {
-            self.data_activity = true;
+            self.timers.on_data();
             if let Some(message) = &mut self.message {
                 message.size += header.payload_len;
             }
         }
         // A single-frame text message that is already whole is validated
         // once, when it is wrapped; anything else as it arrives.
-        let whole_now = self.read_buf.len() as u64 >= header.payload_len;
+        let whole_now = self.read.len() as u64 >= header.payload_len;
         let compressed =
             !header.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed);
         // Compressed text is validated as it is inflated.
@@ -311,95 +327,89 @@ impl Connection {
     }
 
     /// Unmasks and validates what arrived of the current frame's payload,
-    /// and hands it out when it is complete (or, streaming, as it arrives).
+    /// and hands it on when it is complete (or, streaming or inflating, as
+    /// it arrives).
     fn step_payload(&mut self) -> Step {
         let Some(frame) = &mut self.frame else {
             return Step::NeedMore;
         };
-        let available = (self.read_buf.len() as u64).min(frame.remaining) as usize;
+        let available = (self.read.len() as u64).min(frame.remaining) as usize;
         let text = match (frame.opcode, &self.message) {
             (OpCode::Text | OpCode::Continuation, Some(m)) => m.kind == MessageKind::Text,
             _ => false,
         };
         if available > frame.processed {
-            let fresh = &mut self.read_buf[frame.processed..available];
+            let fresh = &mut self.read.data_mut()[frame.processed..available];
             if let Some(key) = frame.mask {
                 let phase = (frame.consumed % 4) as usize + frame.processed;
                 frame::apply_mask(fresh, key, phase);
             }
             if text && frame.validate_as_it_arrives && self.validator.feed(fresh).is_err() {
-                return Step::Event(self.fail(ProtocolError::InvalidUtf8));
+                return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
             }
             frame.processed = available;
         }
         let complete = available as u64 == frame.remaining;
+        let last = complete && frame.fin;
+        let validated = frame.validate_as_it_arrives || frame.compressed;
         if frame.compressed {
             return self.step_inflate(available, complete, text);
         }
         if self.config.streaming && !frame.opcode.is_control() {
-            return self.step_chunk(available, complete, text);
+            // Hand out what arrived; an empty piece only when it ends the message.
+            if available == 0 && !last {
+                if complete {
+                    self.frame = None;
+                    return Step::Continue;
+                }
+                return Step::NeedMore;
+            }
+            frame.remaining -= available as u64;
+            frame.consumed += available as u64;
+            frame.processed = 0;
+            if complete {
+                self.frame = None;
+            }
+            return self.deliver(Piece::Buffered(available), last, validated);
         }
         if !complete {
             return Step::NeedMore;
         }
-        let payload = self.read_buf.split_to(available).freeze();
         let frame = self.frame.take().expect("checked above");
         match frame.opcode {
             OpCode::Ping => {
-                if self.config.auto_pong && !self.close_sent {
+                let payload = Bytes::copy_from_slice(&self.read.data()[..available]);
+                if self.config.auto_pong && !self.state.close_sent() {
                     if self.pending_pongs.len() == MAX_PENDING_PONGS {
                         self.pending_pongs.pop_front();
                     }
-                    self.pending_pongs.push_back(payload.clone());
+                    self.pending_pongs.push_back(PongPayload::new(&payload));
                 }
-                Step::Event(Event::Ping(payload))
+                self.read.advance(available);
+                Step::Event(Event::Message(Message::Ping(payload)))
             }
-            OpCode::Pong => Step::Event(Event::Pong(payload)),
-            OpCode::Close => Step::Event(self.on_close(payload)),
+            OpCode::Pong => {
+                let payload = Bytes::copy_from_slice(&self.read.data()[..available]);
+                self.read.advance(available);
+                Step::Event(Event::Message(Message::Pong(payload)))
+            }
+            OpCode::Close => {
+                let close = CloseFrame::parse_payload(&self.read.data()[..available])
+                    .map(|parsed| parsed.map(|(code, reason)| CloseFrame::new(code, reason)));
+                self.read.advance(available);
+                match close {
+                    Ok(close) => Step::Event(self.on_close_received(close)),
+                    Err(e) => Step::Event(self.on_failure(e.into())),
+                }
+            }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                self.on_data(payload, frame.fin, frame.validate_as_it_arrives)
+                self.deliver(Piece::Buffered(available), frame.fin, validated)
             }
         }
-    }
-
-    /// Streaming mode: hands out what arrived of a data frame.
-    fn step_chunk(&mut self, available: usize, complete: bool, text: bool) -> Step {
-        let frame = self.frame.as_mut().expect("called with a frame");
-        let last = complete && frame.fin;
-        if available == 0 && !last {
-            if complete {
-                self.frame = None;
-                return Step::Continue;
-            }
-            return Step::NeedMore;
-        }
-        if last && text && self.validator.finish().is_err() {
-            return Step::Event(self.fail(ProtocolError::InvalidUtf8));
-        }
-        let data = self.read_buf.split_to(available).freeze();
-        frame.remaining -= available as u64;
-        frame.consumed += available as u64;
-        frame.processed = 0;
-        if complete {
-            self.frame = None;
-        }
-        let message = self.message.as_mut().expect("a data frame has a message");
-        let (kind, first) = (message.kind, !message.chunk_sent);
-        message.chunk_sent = true;
-        if last {
-            self.message = None;
-        }
-        Step::Event(Event::Chunk {
-            kind,
-            data,
-            first,
-            last,
-        })
     }
 
     /// A compressed message (RFC 7692 §7.2.2): inflates what arrived of the
-    /// frame, validates inflated text, and hands the message out when it
-    /// ends (or, streaming, what was inflated so far).
+    /// frame and validates inflated text as it comes out.
     fn step_inflate(&mut self, available: usize, complete: bool, text: bool) -> Step {
         let frame = self.frame.as_mut().expect("called with a frame");
         let last = complete && frame.fin;
@@ -419,12 +429,12 @@ impl Connection {
                 b.min(self.config.max_message_size)
             });
         let inflated = compression.decompress(
-            &self.read_buf[..available],
+            &self.read.data()[..available],
             last,
             &mut message.inflated,
             limit,
         );
-        self.read_buf.advance(available);
+        self.read.advance(available);
         frame.remaining -= available as u64;
         frame.consumed += available as u64;
         frame.processed = 0;
@@ -432,20 +442,36 @@ impl Connection {
             self.frame = None;
         }
         if let Err(e) = inflated {
-            return Step::Event(self.fail(e));
+            return Step::Event(self.on_failure(e));
         }
-        if text {
-            let fresh = &message.inflated[before..];
-            if self.validator.feed(fresh).is_err() || (last && self.validator.finish().is_err()) {
-                return Step::Event(self.fail(ProtocolError::InvalidUtf8));
-            }
+        if text && self.validator.feed(&message.inflated[before..]).is_err() {
+            return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
         }
+        if !self.config.streaming && !last {
+            return Step::Continue;
+        }
+        self.deliver(Piece::Inflated, last, true)
+    }
+
+    /// The end of every path a data frame's payload takes: hands `piece` on
+    /// as a chunk (streaming), keeps it for the rest of the message, or,
+    /// when `last`, ends the message and hands it out whole. `validated`
+    /// says the text went through the streaming validator, which must then
+    /// find no code point left unfinished (RFC 6455 §8.1).
+    fn deliver(&mut self, piece: Piece, last: bool, validated: bool) -> Step {
+        let message = self.message.as_mut().expect("a data frame has a message");
         let kind = message.kind;
+        if last && kind == MessageKind::Text && validated && self.validator.finish().is_err() {
+            return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
+        }
         if self.config.streaming {
-            if message.inflated.is_empty() && !last {
+            let data = match piece {
+                Piece::Buffered(n) => self.read.split_to(n),
+                Piece::Inflated => Bytes::from(std::mem::take(&mut message.inflated)),
+            };
+            if data.is_empty() && !last {
                 return Step::Continue;
             }
-            let data = Bytes::from(std::mem::take(&mut message.inflated));
             let first = !message.chunk_sent;
             message.chunk_sent = true;
             if last {
@@ -459,17 +485,39 @@ impl Connection {
             });
         }
         if !last {
+            if let Piece::Buffered(n) = piece {
+                // With a budget, the joined fragments grow no further than it allows.
+                let parts = message.parts.as_ref().map_or(0, BytesMut::capacity);
+                let limit = self
+                    .config
+                    .memory_budget
+                    .map(|budget| budget.saturating_sub(self.memory_usage() - parts));
+                let message = self.message.as_mut().expect("checked above");
+                let parts = message.parts.get_or_insert_with(BytesMut::new);
+                read_buf::reserve_within(parts, n, limit);
+                parts.extend_from_slice(&self.read.data()[..n]);
+                self.read.advance(n);
+            }
             return Step::Continue;
         }
-        let data = Bytes::from(std::mem::take(&mut message.inflated));
-        self.message = None;
-        match kind {
-            MessageKind::Binary => Step::Event(Event::Binary(data)),
+        let message = self.message.take().expect("checked above");
+        let data = match (piece, message.parts) {
+            (Piece::Buffered(n), None) => self.read.split_to(n),
+            (Piece::Buffered(n), Some(mut parts)) => {
+                parts.extend_from_slice(&self.read.data()[..n]);
+                self.read.advance(n);
+                parts.freeze()
+            }
+            (Piece::Inflated, _) => Bytes::from(message.inflated),
+        };
+        let message = match kind {
+            MessageKind::Binary => Message::Binary(data),
             MessageKind::Text => match Utf8Bytes::try_from_bytes(data) {
-                Ok(text) => Step::Event(Event::Text(text)),
-                Err(_) => Step::Event(self.fail(ProtocolError::InvalidUtf8)),
+                Ok(text) => Message::Text(text),
+                Err(_) => return Step::Event(self.on_failure(ProtocolError::InvalidUtf8)),
             },
-        }
+        };
+        Step::Event(Event::Message(message))
     }
 
     /// Bytes held by the message being reassembled.
@@ -477,61 +525,5 @@ impl Connection {
         self.message.as_ref().map_or(0, |m| {
             m.parts.as_ref().map_or(0, BytesMut::capacity) + m.inflated.capacity()
         })
-    }
-
-    fn on_data(&mut self, payload: Bytes, fin: bool, validated: bool) -> Step {
-        let message = self.message.as_mut().expect("a data frame has a message");
-        if !fin {
-            message
-                .parts
-                .get_or_insert_with(BytesMut::new)
-                .extend_from_slice(&payload);
-            return Step::Continue;
-        }
-        let message = self.message.take().expect("checked above");
-        let data = match message.parts {
-            None => payload,
-            Some(mut parts) => {
-                parts.extend_from_slice(&payload);
-                parts.freeze()
-            }
-        };
-        match message.kind {
-            MessageKind::Binary => Step::Event(Event::Binary(data)),
-            MessageKind::Text => {
-                if validated && self.validator.finish().is_err() {
-                    return Step::Event(self.fail(ProtocolError::InvalidUtf8));
-                }
-                match Utf8Bytes::try_from_bytes(data) {
-                    Ok(text) => Step::Event(Event::Text(text)),
-                    Err(_) => Step::Event(self.fail(ProtocolError::InvalidUtf8)),
-                }
-            }
-        }
-    }
-
-    /// The peer's close frame (RFC 6455 §5.5.1): reply with the same code
-    /// unless this end sent its close first, then take no further input.
-    fn on_close(&mut self, payload: Bytes) -> Event {
-        let code = match frame::parse_close_payload(&payload) {
-            Ok(parsed) => parsed.map(|(code, _)| code),
-            Err(e) => return self.fail(e),
-        };
-        let close = match code {
-            None => None,
-            Some(code) => match Utf8Bytes::try_from_bytes(payload.slice(2..)) {
-                Ok(reason) => Some(CloseFrame { code, reason }),
-                Err(_) => return self.fail(ProtocolError::InvalidCloseReason),
-            },
-        };
-        self.close_received = true;
-        if !self.close_sent {
-            // RFC 6455 §5.5.1: "the endpoint typically echos the status code it received".
-            self.queue_close(code, "");
-        }
-        self.read_buf = BytesMut::new();
-        self.frame = None;
-        self.message = None;
-        Event::Close(close)
     }
 }

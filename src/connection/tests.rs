@@ -1,6 +1,8 @@
 //! The RFC 6455 rules the connection enforces, one test each.
 
 use super::*;
+use crate::close::CloseCode;
+use crate::close::CloseFrame;
 use crate::entropy::SeededEntropy;
 use crate::error::Error;
 use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -58,7 +60,7 @@ fn server_fails_on(bytes: &[u8]) -> (ProtocolError, Vec<u8>) {
     let mut conn = server();
     conn.handle_read(bytes);
     let evs = events(&mut conn);
-    let Some(Event::ProtocolError(e)) = evs.last().cloned() else {
+    let Some(Event::Failed(e)) = evs.last().cloned() else {
         panic!("expected a protocol error, got {evs:?}");
     };
     assert!(conn.is_closed());
@@ -84,7 +86,7 @@ fn client_rejects_masked_frame_with_1002() {
     conn.handle_read(&from_client(0x82, b"abc"));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::MaskedFrame))
+        Some(Event::Failed(ProtocolError::MaskedFrame))
     );
     let out = transmitted(&mut conn);
     // The client's close frame is masked: opcode, then mask bit and length 2.
@@ -100,7 +102,7 @@ fn server_accepts_unmasked_frames_when_configured() {
     conn.handle_read(&wire(0x82, b"abc", None));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::Binary(Bytes::from_static(b"abc")))
+        Some(Event::Message(Message::Binary(Bytes::from_static(b"abc"))))
     );
 }
 
@@ -153,8 +155,8 @@ fn fragments_are_joined_with_control_frames_between_them() {
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Ping(Bytes::from_static(b"p")),
-            Event::Text("Hello, wörld".into())
+            Event::Message(Message::Ping(Bytes::from_static(b"p"))),
+            Event::Message(Message::Text("Hello, wörld".into()))
         ]
     );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"p", None));
@@ -195,7 +197,9 @@ fn ping_is_answered_with_the_same_payload() {
     conn.handle_read(&from_client(0x89, b"are you there"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Ping(Bytes::from_static(b"are you there"))]
+        vec![Event::Message(Message::Ping(Bytes::from_static(
+            b"are you there"
+        )))]
     );
     assert_eq!(transmitted(&mut conn), wire(0x8A, b"are you there", None));
 }
@@ -206,7 +210,7 @@ fn auto_pong_can_be_turned_off() {
     conn.handle_read(&from_client(0x89, b"x"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Ping(Bytes::from_static(b"x"))]
+        vec![Event::Message(Message::Ping(Bytes::from_static(b"x")))]
     );
     assert_eq!(conn.poll_transmit(), None);
 }
@@ -217,7 +221,7 @@ fn pong_is_reported() {
     conn.handle_read(&from_client(0x8A, b"beat"));
     assert_eq!(
         events(&mut conn),
-        vec![Event::Pong(Bytes::from_static(b"beat"))]
+        vec![Event::Message(Message::Pong(Bytes::from_static(b"beat")))]
     );
 }
 
@@ -248,7 +252,7 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
     conn.handle_read(&bytes[..6 + 3]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -258,7 +262,7 @@ fn invalid_utf8_fails_in_the_first_fragment_of_a_message() {
     conn.handle_read(&from_client(0x01, &[0xce, 0xba, 0xed, 0xa0, 0x80]));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -270,7 +274,10 @@ fn code_point_split_across_fragments_is_valid() {
     bytes.extend(from_client(0x00, &euro[1..2]));
     bytes.extend(from_client(0x80, &euro[2..]));
     conn.handle_read(&bytes);
-    assert_eq!(events(&mut conn), vec![Event::Text("€".into())]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Text("€".into()))]
+    );
 }
 
 #[test]
@@ -290,11 +297,11 @@ fn close_is_echoed_once_and_nothing_further_is_delivered() {
     bytes.extend(from_client(0x81, b"after"));
     conn.handle_read(&bytes);
     conn.handle_read(&from_client(0x81, b"later still"));
-    let close = CloseFrame {
-        code: CloseCode::NORMAL,
-        reason: "bye".into(),
-    };
-    assert_eq!(events(&mut conn), vec![Event::Close(Some(close))]);
+    let close = CloseFrame::new(CloseCode::NORMAL, "bye");
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Close(Some(close)))]
+    );
     assert_eq!(transmitted(&mut conn), close_frame(1000));
     assert!(conn.is_closed(), "the server closes the transport first");
     assert_eq!(conn.send_text("x"), Err(Error::AlreadyClosing));
@@ -304,7 +311,10 @@ fn close_is_echoed_once_and_nothing_further_is_delivered() {
 fn empty_close_is_echoed_empty() {
     let mut conn = server();
     conn.handle_read(&from_client(0x88, b""));
-    assert_eq!(events(&mut conn), vec![Event::Close(None)]);
+    assert_eq!(
+        events(&mut conn),
+        vec![Event::Message(Message::Close(None))]
+    );
     assert_eq!(transmitted(&mut conn), wire(0x88, b"", None));
 }
 
@@ -362,15 +372,12 @@ fn messages_still_arrive_after_this_end_sent_close() {
     let mut bytes = from_client(0x82, b"late");
     bytes.extend(from_client(0x88, &1000u16.to_be_bytes()));
     conn.handle_read(&bytes);
-    let close = CloseFrame {
-        code: CloseCode::NORMAL,
-        reason: "".into(),
-    };
+    let close = CloseFrame::new(CloseCode::NORMAL, "");
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Binary(Bytes::from_static(b"late")),
-            Event::Close(Some(close))
+            Event::Message(Message::Binary(Bytes::from_static(b"late"))),
+            Event::Message(Message::Close(Some(close)))
         ]
     );
     // The close was answered by ours already: nothing more is sent.
@@ -383,7 +390,10 @@ fn client_waits_for_the_server_to_close_the_transport() {
     let mut conn = client();
     conn.close(CloseCode::NORMAL, "").unwrap();
     conn.handle_read(&close_frame(1000));
-    assert!(matches!(conn.poll_event(), Some(Event::Close(_))));
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Close(_)))
+    ));
     assert!(
         !conn.is_closed(),
         "RFC 6455 §7.1.1: the server closes first"
@@ -403,8 +413,8 @@ fn eof_without_close_is_an_abnormal_closure_after_buffered_events() {
     assert_eq!(
         events(&mut conn),
         vec![
-            Event::Binary(Bytes::from_static(b"kept")),
-            Event::ProtocolError(ProtocolError::UnexpectedEof)
+            Event::Message(Message::Binary(Bytes::from_static(b"kept"))),
+            Event::Failed(ProtocolError::UnexpectedEof)
         ]
     );
     assert_eq!(
@@ -423,7 +433,7 @@ fn frame_over_the_limit_fails_with_1009_before_its_payload_arrives() {
     conn.handle_read(&from_client(0x82, &[0; 101])[..8]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::FrameTooLarge {
+        Some(Event::Failed(ProtocolError::FrameTooLarge {
             size: 101,
             limit: 100
         }))
@@ -439,7 +449,7 @@ fn fragmented_message_over_the_limit_fails_with_1009() {
     conn.handle_read(&bytes);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::MessageTooLarge {
+        Some(Event::Failed(ProtocolError::MessageTooLarge {
             size: 12,
             limit: 10
         }))
@@ -486,7 +496,7 @@ fn streaming_fails_fast_on_invalid_utf8() {
     conn.handle_read(&bytes[..9]);
     assert_eq!(
         conn.poll_event(),
-        Some(Event::ProtocolError(ProtocolError::InvalidUtf8))
+        Some(Event::Failed(ProtocolError::InvalidUtf8))
     );
 }
 
@@ -515,7 +525,7 @@ fn payload_is_a_slice_of_the_read_buffer() {
     buf.copy_from_slice(&bytes);
     let start = buf.as_ptr() as usize;
     conn.handle_received(bytes.len());
-    let Some(Event::Binary(data)) = conn.poll_event() else {
+    let Some(Event::Message(Message::Binary(data))) = conn.poll_event() else {
         panic!()
     };
     assert_eq!(
@@ -533,7 +543,7 @@ fn unfilled_recv_buffer_is_not_taken_as_data() {
     conn.handle_read(&from_client(0x82, b"x"));
     assert_eq!(
         conn.poll_event(),
-        Some(Event::Binary(Bytes::from_static(b"x")))
+        Some(Event::Message(Message::Binary(Bytes::from_static(b"x"))))
     );
 }
 
@@ -572,4 +582,284 @@ fn seeded_client_output_is_repeatable() {
     a.send_text("same").unwrap();
     b.send_text("same").unwrap();
     assert_eq!(transmitted(&mut a), transmitted(&mut b));
+}
+
+// ----- memory: what the limits see -----
+
+#[test]
+fn frame_that_arrived_whole_and_fits_the_budget_is_accepted() {
+    // Budget B: a frame whose payload P arrived with its header costs the
+    // base state plus P once, not twice.
+    let budget = 16 * 1024;
+    let mut conn = Connection::new(Role::Server, Config::default().memory_budget(Some(budget)));
+    let payload = vec![5u8; 9 * 1024];
+    conn.handle_read(&from_client(0x82, &payload));
+    assert!(conn.memory_usage() < budget);
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Binary(Bytes::from(payload))))
+    );
+}
+
+#[test]
+fn control_payloads_are_owned_and_hold_no_read_buffer() {
+    let mut conn = server();
+    let mut wire = from_client(0x82, &[1; 60_000]);
+    wire.extend(from_client(0x89, b"ping!"));
+    wire.extend(from_client(0x8A, b"pong!"));
+    conn.handle_read(&wire);
+    let Some(Event::Message(Message::Binary(big))) = conn.poll_event() else {
+        panic!()
+    };
+    drop(big);
+    let Some(Event::Message(Message::Ping(ping))) = conn.poll_event() else {
+        panic!()
+    };
+    let Some(Event::Message(Message::Pong(pong))) = conn.poll_event() else {
+        panic!()
+    };
+    // Copies, not slices of the 60 kB read allocation.
+    assert!(ping.is_unique() && pong.is_unique());
+    let start = wire.as_ptr() as usize;
+    assert!(!(start..start + wire.len()).contains(&(ping.as_ptr() as usize)));
+    assert_eq!((&ping[..], &pong[..]), (&b"ping!"[..], &b"pong!"[..]));
+    // The pending pong is held inline, and counted.
+    assert_eq!(conn.buffered_amount(), 2 + 5);
+    assert!(conn.memory_usage() < 4096, "{}", conn.memory_usage());
+}
+
+#[test]
+fn client_pending_pong_counts_its_mask_key() {
+    let mut conn = client();
+    conn.handle_read(&wire(0x89, b"abc", None));
+    let _ = events(&mut conn);
+    assert_eq!(conn.buffered_amount(), 6 + 3);
+    assert_eq!(transmitted(&mut conn).len(), 6 + 3);
+}
+
+#[test]
+fn poll_event_between_recv_buffer_and_handle_received_loses_nothing() {
+    let mut conn = server();
+    let first = from_client(0x81, b"one");
+    let second = from_client(0x81, b"two");
+    conn.handle_read(&first);
+    conn.recv_buffer(64)[..second.len()].copy_from_slice(&second);
+    // The application polls before it reports the read.
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Text("one".into())))
+    );
+    assert_eq!(conn.poll_event(), None);
+    conn.handle_received(second.len());
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Message(Message::Text("two".into())))
+    );
+}
+
+// ----- the caller's text -----
+
+#[test]
+fn invalid_text_from_the_caller_is_an_error_and_queues_nothing() {
+    let mut conn = server();
+    assert_eq!(
+        conn.send_uncompressed(MessageKind::Text, &b"\xff"[..]),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b"ok \xc0"[..], false),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(conn.buffered_amount(), 0);
+    // A code point may straddle fragments; the last must finish it.
+    conn.send_fragment(MessageKind::Text, &b"\xe2\x82"[..], false)
+        .unwrap();
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b""[..], true),
+        Err(Error::InvalidUtf8)
+    );
+    conn.send_fragment(MessageKind::Text, &b"\xac"[..], true)
+        .unwrap();
+    conn.send_uncompressed(MessageKind::Binary, &b"\xff"[..])
+        .unwrap();
+    let mut peer = client();
+    peer.handle_read(&transmitted(&mut conn));
+    assert_eq!(
+        events(&mut peer),
+        [
+            Event::Message(Message::Text("€".into())),
+            Event::Message(Message::Binary(Bytes::from_static(b"\xff")))
+        ]
+    );
+}
+
+#[test]
+fn fragments_out_of_sequence_are_typed_errors() {
+    let mut conn = server();
+    conn.send_fragment(MessageKind::Binary, &b"a"[..], false)
+        .unwrap();
+    assert_eq!(
+        conn.send_text("whole"),
+        Err(Error::FragmentedMessageInProgress(MessageKind::Binary))
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b"b"[..], true),
+        Err(Error::FragmentKindMismatch {
+            started: MessageKind::Binary,
+            given: MessageKind::Text
+        })
+    );
+}
+
+// ----- RFC 6455 §7: the closing handshake, more cases -----
+
+#[test]
+fn pings_after_this_end_sent_close_get_no_pong() {
+    let mut conn = server();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    let _ = transmitted(&mut conn);
+    conn.handle_read(&from_client(0x89, b"late"));
+    assert_eq!(
+        events(&mut conn),
+        [Event::Message(Message::Ping(Bytes::from_static(b"late")))]
+    );
+    assert_eq!(conn.buffered_amount(), 0);
+    assert_eq!(transmitted(&mut conn), b"");
+}
+
+#[test]
+fn close_in_the_middle_of_a_fragmented_message_ends_it_undelivered() {
+    let mut conn = server();
+    let mut bytes = from_client(0x01, b"half a");
+    bytes.extend(from_client(0x88, &1000u16.to_be_bytes()));
+    bytes.extend(from_client(0x80, b" message"));
+    conn.handle_read(&bytes);
+    assert_eq!(
+        events(&mut conn),
+        [Event::Message(Message::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            ""
+        ))))]
+    );
+    assert_eq!(transmitted(&mut conn), close_frame(1000));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn registered_and_private_codes_are_accepted_and_echoed() {
+    for code in [1012u16, 1013, 1014, 3000, 4999] {
+        let mut conn = server();
+        conn.handle_read(&from_client(0x88, &code.to_be_bytes()));
+        assert_eq!(
+            events(&mut conn),
+            [Event::Message(Message::Close(Some(CloseFrame::new(
+                CloseCode(code),
+                ""
+            ))))],
+            "{code}"
+        );
+        assert_eq!(transmitted(&mut conn), close_frame(code), "{code}");
+        assert_eq!(conn.close_code(), Some(CloseCode(code)));
+    }
+}
+
+#[test]
+fn close_without_status_is_an_empty_close_frame() {
+    let mut conn = server();
+    conn.close_without_status().unwrap();
+    assert_eq!(transmitted(&mut conn), [0x88, 0x00]);
+    assert_eq!(conn.sent_close().unwrap().code, CloseCode::NO_STATUS);
+    assert_eq!(conn.close_without_status(), Err(Error::AlreadyClosing));
+}
+
+#[test]
+fn fail_queues_its_close_stops_input_and_closes() {
+    let mut conn = server();
+    conn.fail(CloseCode::POLICY_VIOLATION, "not allowed")
+        .unwrap();
+    assert!(conn.is_closed());
+    assert_eq!(conn.state(), State::Closed);
+    conn.handle_read(&from_client(0x81, b"ignored"));
+    assert_eq!(conn.poll_event(), None, "input stops at once");
+    let out = transmitted(&mut conn);
+    assert_eq!(&out[..4], &[0x88, 13, 0x03, 0xF0]);
+    assert_eq!(&out[4..], b"not allowed");
+    assert!(conn.poll_shutdown());
+    assert!(!conn.poll_shutdown(), "said once");
+    assert_eq!(
+        conn.fail(CloseCode::POLICY_VIOLATION, ""),
+        Err(Error::AlreadyClosing)
+    );
+    assert_eq!(
+        server().fail(CloseCode::ABNORMAL, ""),
+        Err(Error::InvalidCloseCode(1006))
+    );
+}
+
+#[test]
+fn poll_shutdown_waits_for_the_queue_and_the_close_handshake() {
+    let mut conn = server();
+    conn.send_text("bye soon").unwrap();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    assert!(!conn.poll_shutdown(), "the peer's close has not come");
+    conn.handle_read(&from_client(0x88, &1000u16.to_be_bytes()));
+    let _ = events(&mut conn);
+    assert!(conn.is_closed());
+    assert!(!conn.poll_shutdown(), "bytes are still queued");
+    let _ = transmitted(&mut conn);
+    assert!(conn.poll_shutdown());
+}
+
+#[test]
+fn close_records_are_kept_after_the_events_were_consumed() {
+    let mut conn = client();
+    conn.handle_read(&wire(0x88, b"\x03\xe9going", None));
+    let _ = events(&mut conn);
+    assert_eq!(
+        conn.received_close(),
+        Some(&CloseFrame::new(CloseCode::GOING_AWAY, "going"))
+    );
+    assert_eq!(conn.sent_close().unwrap().code, CloseCode::GOING_AWAY);
+    assert_eq!(conn.state(), State::AwaitingEof);
+    conn.handle_eof();
+    assert_eq!(conn.state(), State::Closed);
+    assert_eq!(conn.failure(), None);
+    assert_eq!(conn.close_code(), Some(CloseCode::GOING_AWAY));
+}
+
+#[test]
+fn eof_without_close_reports_1006_in_close_code() {
+    let mut conn = server();
+    conn.handle_eof();
+    assert_eq!(
+        conn.poll_event(),
+        Some(Event::Failed(ProtocolError::UnexpectedEof))
+    );
+    assert_eq!(conn.close_code(), Some(CloseCode::ABNORMAL));
+    assert_eq!(transmitted(&mut conn), b"", "1006 is never sent");
+}
+
+#[test]
+fn send_takes_every_kind_of_message() {
+    let mut conn = server();
+    for message in [
+        Message::Text("t".into()),
+        Message::Binary(Bytes::from_static(b"b")),
+        Message::Ping(Bytes::from_static(b"p")),
+        Message::Pong(Bytes::from_static(b"q")),
+        Message::Close(None),
+    ] {
+        conn.send(message).unwrap();
+    }
+    assert_eq!(
+        transmitted(&mut conn),
+        b"\x81\x01t\x82\x01b\x89\x01p\x8a\x01q\x88\x00"
+    );
+}
+
+#[test]
+#[should_panic(expected = "payload length over 2^63 - 1")]
+fn encoding_a_length_with_the_top_bit_set_panics() {
+    let header = FrameHeader::new(true, OpCode::Binary, 1 << 63);
+    header.encode(&mut [0; MAX_HEADER_LEN]);
 }

@@ -1,18 +1,27 @@
 //! Keepalive, idle and close timers, driven by the caller's clock.
 //!
-//! The connection never reads a clock. Time advances only when the caller
-//! passes it to [`Connection::handle_timeout`]; inputs and commands merely
-//! note that something happened, and the next `handle_timeout` arms or
-//! re-arms the timers from the time it is given. Callers that use no timers
-//! never pass a time at all.
+//! The connection never reads a clock: time advances only when the caller
+//! passes it to [`Connection::handle_timeout`]. Inputs and commands note
+//! what happened (something arrived, a data frame crossed, the close went
+//! out) without a time; the timers they start or re-arm are dated at the
+//! next `handle_timeout`. So that this is exact whichever way the caller
+//! drives the timers, [`Connection::poll_timeout`] returns the last time
+//! given to `handle_timeout` (already past) while such a note is waiting:
+//! a caller that only calls at deadlines (the quinn-proto pattern) then
+//! calls at once, and one that calls after every batch of inputs does so
+//! anyway. Either way a timer counts from the batch that re-armed it, never
+//! from a later one, so it fires within its configured duration of the
+//! event that armed it (give or take the caller's own batching).
 
 use std::time::Instant;
 
 use super::Connection;
+use crate::close::CloseCode;
 use crate::error::ProtocolError;
-use crate::frame::{CloseCode, OpCode};
+use crate::frame::OpCode;
 
-/// The deadlines, each `None` while its timer is not running.
+/// The deadlines, each `None` while its timer is not running, and what
+/// happened since they were last armed.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
     /// Send a keepalive ping at this time.
@@ -23,16 +32,50 @@ pub(super) struct Timers {
     idle: Option<Instant>,
     /// Give up on the close handshake at this time.
     close: Option<Instant>,
-    /// `handle_timeout` was called at least once.
-    started: bool,
+    /// Fail the connection if the bytes queued by `send_mark` are not all
+    /// handed out by this time.
+    send: Option<Instant>,
+    /// The total of bytes ever queued when the send timer was last armed.
+    send_mark: u64,
+    /// The last time `handle_timeout` was given; `None` before the first
+    /// call (no timer runs until then).
+    now: Option<Instant>,
+    /// Something arrived since the timers last looked.
+    received: bool,
+    /// A data frame crossed, either way, since the timers last looked.
+    data: bool,
+    /// The close frame went out and the close timer is not armed yet.
+    close_pending: bool,
+    /// The close timer expired.
+    close_expired: bool,
 }
 
 impl Timers {
     fn earliest(&self) -> Option<Instant> {
-        [self.keepalive, self.pong, self.idle, self.close]
+        [self.keepalive, self.pong, self.idle, self.close, self.send]
             .into_iter()
             .flatten()
             .min()
+    }
+
+    pub(super) fn on_received(&mut self) {
+        self.received = true;
+        // Anything received answers a keepalive ping; that needs no clock.
+        self.pong = None;
+    }
+
+    pub(super) fn on_data(&mut self) {
+        self.data = true;
+    }
+
+    pub(super) fn on_close_sent(&mut self) {
+        if self.close.is_none() && !self.close_expired {
+            self.close_pending = true;
+        }
+        // The close timer governs from here on.
+        self.keepalive = None;
+        self.pong = None;
+        self.idle = None;
     }
 }
 
@@ -40,12 +83,23 @@ impl Connection {
     /// Output: the next time [`handle_timeout`](Self::handle_timeout) has
     /// work to do, or `None` when no timer runs.
     ///
-    /// Timers start on the first `handle_timeout` call; after that, call it
-    /// again after each batch of inputs and commands (it arms the timers
-    /// they started) and whenever this deadline passes.
+    /// Timers start on the first `handle_timeout` call. After an input or a
+    /// command that re-arms a timer, this is the last time given to
+    /// `handle_timeout` (a deadline already past): call it again now, and
+    /// the timer is dated from then.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.earliest()
+        let t = &self.timers;
+        let now = t.now?;
+        let config = &self.config;
+        let undated = (t.received && config.ping_interval.is_some() && !self.state.close_sent())
+            || (t.data && config.idle_timeout.is_some() && !self.state.close_sent())
+            || (t.close_pending && config.close_timeout.is_some())
+            || (t.send.is_none() && self.buffered_amount() > 0 && config.send_timeout.is_some());
+        if undated && !self.is_closed() {
+            return Some(now);
+        }
+        t.earliest()
     }
 
     /// Input: the time is now `now`. Fires what is due; does nothing when
@@ -56,44 +110,51 @@ impl Connection {
     ///   if nothing arrives within the pong timeout, the connection fails
     ///   with 1011 ([`ProtocolError::KeepaliveTimeout`]);
     /// - idle ([`Config::idle_timeout`](crate::Config::idle_timeout)): after
-    ///   that long with no data frame in either direction, a close with 1001
-    ///   is queued;
+    ///   that long with no data frame in either direction (pings and pongs
+    ///   do not count), a close with 1001 is queued;
     /// - close ([`Config::close_timeout`](crate::Config::close_timeout)):
     ///   that long after this end's close frame, [`is_closed`](Self::is_closed)
     ///   becomes true, and [`ProtocolError::CloseTimeout`] reports an
-    ///   abnormal closure if the peer's close never came.
+    ///   abnormal closure if the peer's close never came;
+    /// - send ([`Config::send_timeout`](crate::Config::send_timeout)): bytes
+    ///   queued that long ago and still not handed out fail the connection
+    ///   with [`ProtocolError::SendTimeout`]: a peer that stops reading is
+    ///   dropped, however slowly it drips.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.arm(now);
         if self.is_closed() {
             self.timers = Timers {
-                started: true,
+                now: Some(now),
                 ..Timers::default()
             };
             return;
         }
         if self.timers.close.is_some_and(|t| t <= now) {
             self.timers.close = None;
-            self.close_timed_out = true;
-            if !self.close_received {
-                self.pending_event = Some(self.fail(ProtocolError::CloseTimeout));
-            }
+            self.timers.close_expired = true;
+            self.on_close_timeout();
+            return;
+        }
+        if self.timers.send.is_some_and(|t| t <= now) {
+            self.timers.send = None;
+            self.pending_event = Some(self.on_failure(ProtocolError::SendTimeout));
             return;
         }
         if self.timers.pong.is_some_and(|t| t <= now) {
             self.timers.pong = None;
-            self.pending_event = Some(self.fail(ProtocolError::KeepaliveTimeout));
+            self.pending_event = Some(self.on_failure(ProtocolError::KeepaliveTimeout));
             return;
         }
         if self.timers.keepalive.is_some_and(|t| t <= now) {
             self.timers.keepalive = None;
-            if !self.close_sent {
+            if !self.state.close_sent() {
                 self.queue_frame(true, OpCode::Ping, (&[][..]).into());
                 self.timers.pong = self.config.pong_timeout.map(|d| now + d);
             }
         }
         if self.timers.idle.is_some_and(|t| t <= now) {
             self.timers.idle = None;
-            if !self.close_sent {
+            if !self.state.close_sent() {
                 self.queue_close(Some(CloseCode::GOING_AWAY), "idle timeout");
                 self.arm(now);
             }
@@ -102,26 +163,37 @@ impl Connection {
 
     /// Arms the timers that inputs and commands started since the last call.
     fn arm(&mut self, now: Instant) {
-        let first = !self.timers.started;
-        self.timers.started = true;
-        if first || self.rx_activity {
+        let t = &mut self.timers;
+        let first = t.now.is_none();
+        t.now = Some(now);
+        let closing = self.state.close_sent();
+        if (first || t.received) && !closing {
             // Anything received is a sign of life (and answers a keepalive ping).
-            self.timers.keepalive = self.config.ping_interval.map(|d| now + d);
-            self.timers.pong = None;
+            t.keepalive = self.config.ping_interval.map(|d| now + d);
+            t.pong = None;
         }
-        if first || self.data_activity {
-            self.timers.idle = self.config.idle_timeout.map(|d| now + d);
+        if (first || t.data) && !closing {
+            t.idle = self.config.idle_timeout.map(|d| now + d);
         }
-        self.rx_activity = false;
-        self.data_activity = false;
-        if self.close_sent && self.timers.close.is_none() && !self.close_timed_out {
-            self.timers.close = self.config.close_timeout.map(|d| now + d);
+        t.received = false;
+        t.data = false;
+        if t.close_pending {
+            t.close_pending = false;
+            t.close = self.config.close_timeout.map(|d| now + d);
         }
-        if self.close_sent {
-            // The close timer governs from here on.
-            self.timers.keepalive = None;
-            self.timers.pong = None;
-            self.timers.idle = None;
+        // Every byte must be handed out within the send timeout of the call
+        // that first saw it queued: once all that was queued at the mark has
+        // gone, the mark moves to what is queued now.
+        // Pongs waiting for a frame boundary count as queued.
+        let queued = self.buffered_amount();
+        let t = &mut self.timers;
+        let queued_total = self.send.sent + queued as u64;
+        if queued == 0 {
+            t.send = None;
+            t.send_mark = queued_total;
+        } else if t.send.is_none() || self.send.sent >= t.send_mark {
+            t.send_mark = queued_total;
+            t.send = self.config.send_timeout.map(|d| now + d);
         }
     }
 }
@@ -131,7 +203,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::connection::{Event, Role};
+    use crate::connection::{Event, Message, Role};
     use crate::entropy::SeededEntropy;
     use crate::Config;
 
@@ -188,7 +260,7 @@ mod tests {
         c.handle_timeout(t0 + 2 * SEC);
         assert_eq!(
             c.poll_event(),
-            Some(Event::ProtocolError(ProtocolError::KeepaliveTimeout))
+            Some(Event::Failed(ProtocolError::KeepaliveTimeout))
         );
         assert_eq!(sent(&mut c), [0x88, 0x02, 0x03, 0xF3], "close 1011");
         assert!(c.is_closed());
@@ -205,7 +277,10 @@ mod tests {
         assert_eq!(opcodes(&sent(&mut c)), [0x9]);
         // A masked pong arrives before the deadline.
         c.handle_read(&[0x8A, 0x80, 1, 2, 3, 4]);
-        assert_eq!(c.poll_event(), Some(Event::Pong(crate::Bytes::new())));
+        assert_eq!(
+            c.poll_event(),
+            Some(Event::Message(Message::Pong(crate::Bytes::new())))
+        );
         c.handle_timeout(t0 + SEC + SEC / 2);
         assert_eq!(c.poll_timeout(), Some(t0 + 2 * SEC + SEC / 2));
         c.handle_timeout(t0 + 2 * SEC);
@@ -232,7 +307,7 @@ mod tests {
             assert!(c.is_closed(), "{role:?}");
             assert_eq!(
                 c.poll_event(),
-                Some(Event::ProtocolError(ProtocolError::CloseTimeout))
+                Some(Event::Failed(ProtocolError::CloseTimeout))
             );
             assert_eq!(
                 ProtocolError::CloseTimeout.close_code(),
@@ -250,7 +325,10 @@ mod tests {
         c.close(CloseCode::NORMAL, "").unwrap();
         c.handle_timeout(t0);
         c.handle_read(&[0x88, 0x02, 0x03, 0xE8]);
-        assert!(matches!(c.poll_event(), Some(Event::Close(_))));
+        assert!(matches!(
+            c.poll_event(),
+            Some(Event::Message(Message::Close(_)))
+        ));
         assert!(!c.is_closed(), "waits for the server to close first");
         c.handle_timeout(t0 + SEC);
         assert!(c.is_closed());
@@ -265,7 +343,10 @@ mod tests {
         c.close(CloseCode::NORMAL, "").unwrap();
         c.handle_timeout(t0);
         c.handle_read(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
-        assert!(matches!(c.poll_event(), Some(Event::Close(_))));
+        assert!(matches!(
+            c.poll_event(),
+            Some(Event::Message(Message::Close(_)))
+        ));
         c.handle_timeout(t0 + SEC / 2);
         assert!(c.is_closed());
         assert_eq!(c.poll_timeout(), None);
@@ -289,6 +370,6 @@ mod tests {
         c.handle_timeout(t0 + 3 * SEC);
         let out = sent(&mut c);
         assert_eq!(&out[..4], &[0x88, 14, 0x03, 0xE9]);
-        assert!(c.is_close_sent());
+        assert_eq!(c.state(), crate::State::CloseSent);
     }
 }

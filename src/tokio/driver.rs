@@ -32,8 +32,8 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
 use super::{Error, Message};
-use crate::connection::{Connection, Event};
-use crate::frame::CloseCode;
+use crate::close::CloseCode;
+use crate::connection::{Connection, Event, State};
 
 /// How many bytes one read asks the transport for, between messages: they
 /// are read onto the stack and copied into the connection, so its buffer
@@ -50,10 +50,10 @@ const WRITE_SLICES: usize = 64;
 /// The default high-water mark of the send queue, in bytes.
 pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
-/// Once the connection is closed, how long queued bytes may take to be
-/// written before the transport is shut down anyway: a peer that does not
-/// read cannot hold a closed connection open.
-pub(crate) const CLOSED_FLUSH_GRACE: Duration = Duration::from_secs(1);
+/// Once the connection is closed, how long queued bytes (the close frame
+/// among them) may take to be written before the transport is shut down
+/// anyway: a peer that does not read cannot hold a closed connection open.
+pub const CLOSED_FLUSH_GRACE: Duration = Duration::from_secs(1);
 
 /// Bytes an event costs in the queue of events the write path keeps for
 /// the read path, beyond its payload.
@@ -147,6 +147,8 @@ pub(crate) struct Driver {
     read_ended: bool,
     /// The transport failed; nothing more is read or written.
     broken: bool,
+    /// The connection said the transport may be shut down.
+    shutdown_due: bool,
     /// The write side of the transport was shut down.
     shut_down: bool,
     /// The read path reported the end of the stream.
@@ -170,6 +172,7 @@ impl Driver {
             drain_expired: false,
             read_ended: false,
             broken: false,
+            shutdown_due: false,
             shut_down: false,
             finished: false,
             high_water: DEFAULT_HIGH_WATER,
@@ -188,13 +191,15 @@ impl Driver {
 
     /// What the connection and the adapter hold.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.conn.memory_usage()
-            + std::mem::size_of::<Self>()
+        use std::mem::size_of;
+        // The connection counts itself; the rest of the driver, the shared
+        // wakers, the stash and the timer are the adapter's.
+        self.conn.memory_usage() + size_of::<Self>() - size_of::<Connection>()
+            + size_of::<Fanout>()
+            + 2 * size_of::<usize>()
+            + self.stash.capacity() * size_of::<Event>()
             + self.stash_bytes
-            + self
-                .sleep
-                .as_ref()
-                .map_or(0, |_| std::mem::size_of::<Sleep>())
+            + self.sleep.as_ref().map_or(0, |_| size_of::<Sleep>())
     }
 
     /// Registers `waker` for `side` and returns the waker to poll the
@@ -241,7 +246,7 @@ impl Driver {
     fn may_pump(&self) -> bool {
         !self.read_ended
             && !self.broken
-            && self.conn.can_receive()
+            && receiving(&self.conn)
             && self.stash_bytes < self.high_water
             && self.conn.buffered_amount() <= self.high_water
     }
@@ -254,7 +259,7 @@ impl Driver {
 
     /// Whether a message may be sent now, or why not.
     fn check_send(&self) -> Result<(), Error> {
-        if self.broken || !self.conn.can_send() || self.conn.is_closed() {
+        if self.broken || self.conn.state() != State::Open {
             Err(Error::Closed)
         } else {
             Ok(())
@@ -348,7 +353,7 @@ impl Driver {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => {
                 self.broken = true;
-                let live = self.conn.can_receive();
+                let live = receiving(&self.conn);
                 self.conn.handle_eof();
                 match live {
                     true => Poll::Ready(Err(Error::Io(e))),
@@ -361,24 +366,30 @@ impl Driver {
     }
 
     /// Once the connection is over: writes what is left (for at most
-    /// [`CLOSED_FLUSH_GRACE`]) and shuts the transport's write side down.
+    /// [`CLOSED_FLUSH_GRACE`]) and shuts the transport's write side down
+    /// when the connection says so ([`Connection::poll_shutdown`]).
     fn poll_finish<W: AsyncWrite + Unpin>(&mut self, w: &mut W, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.broken && self.conn.buffered_amount() > 0 && !self.drain_expired {
+        if self.shut_down {
+            return Poll::Ready(());
+        }
+        if !self.broken && !self.drain_expired && self.conn.buffered_amount() > 0 {
             if self.drain_deadline.is_none() {
                 self.drain_deadline = Some(Instant::now() + CLOSED_FLUSH_GRACE);
                 self.run_timers(cx);
             }
-            match self.flush_some(w, cx) {
-                Poll::Pending if !self.drain_expired => return Poll::Pending,
-                _ => {}
-            }
-        }
-        if !self.shut_down && !self.broken {
-            // RFC 6455 §7.1.1: the TCP connection is closed, starting with
-            // our side; a failure here changes nothing for us.
-            if Pin::new(&mut *w).poll_shutdown(cx).is_pending() && !self.drain_expired {
+            if self.flush_some(w, cx).is_pending() && !self.drain_expired {
                 return Poll::Pending;
             }
+        }
+        // Everything queued was handed out (or will not be): RFC 6455
+        // §7.1.1, the TCP connection is closed, starting with our side.
+        let drained = self.conn.poll_shutdown();
+        self.shutdown_due |= drained || self.broken || self.drain_expired;
+        if !self.shutdown_due {
+            return Poll::Pending;
+        }
+        if !self.broken && Pin::new(&mut *w).poll_shutdown(cx).is_pending() && !self.drain_expired {
+            return Poll::Pending;
         }
         self.shut_down = true;
         Poll::Ready(())
@@ -395,7 +406,7 @@ impl Driver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 self.read_ended = true;
-                let live = self.conn.can_receive();
+                let live = receiving(&self.conn);
                 self.conn.handle_eof();
                 if live {
                     self.broken = true;
@@ -442,36 +453,30 @@ fn poll_read_into<R: AsyncRead + Unpin>(
 fn event_cost(event: &Event) -> usize {
     EVENT_OVERHEAD
         + match event {
-            Event::Text(t) => t.len(),
-            Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => b.len(),
+            Event::Message(Message::Text(t)) => t.len(),
+            Event::Message(Message::Binary(b) | Message::Ping(b) | Message::Pong(b)) => b.len(),
             Event::Chunk { data, .. } => data.len(),
             _ => 0,
         }
 }
 
+/// Whether the peer can still send anything the connection will deliver.
+fn receiving(conn: &Connection) -> bool {
+    matches!(conn.state(), State::Open | State::CloseSent)
+}
+
 /// An event as the stream hands it out.
 fn into_item(event: Event) -> Result<Message, Error> {
     match event {
-        Event::Text(t) => Ok(Message::Text(t)),
-        Event::Binary(b) => Ok(Message::Binary(b)),
-        Event::Ping(p) => Ok(Message::Ping(p)),
-        Event::Pong(p) => Ok(Message::Pong(p)),
-        Event::Close(c) => Ok(Message::Close(c)),
-        Event::ProtocolError(e) => Err(Error::Protocol(e)),
+        Event::Message(message) => Ok(message),
+        Event::Failed(e) => Err(Error::Protocol(e)),
         Event::Chunk { .. } => Err(Error::StreamingUnsupported),
     }
 }
 
 /// Queues `message` on the connection.
 pub(crate) fn queue_message(conn: &mut Connection, message: Message) -> Result<(), crate::Error> {
-    match message {
-        Message::Text(t) => conn.send_text(t),
-        Message::Binary(b) => conn.send_binary(b),
-        Message::Ping(p) => conn.ping(&p),
-        Message::Pong(p) => conn.pong(&p),
-        Message::Close(Some(frame)) => conn.close(frame.code, &frame.reason),
-        Message::Close(None) => conn.close(CloseCode::NORMAL, ""),
-    }
+    conn.send(message)
 }
 
 /// Access to the driver and the two directions of the transport: the
@@ -707,7 +712,7 @@ pub(crate) fn poll_flush<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Re
 /// reading until the stream ends for that.
 pub(crate) fn poll_close<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
     link.with(|d, _| {
-        if !d.broken && d.conn.can_send() && !d.conn.is_closed() {
+        if !d.broken && d.conn.state() == State::Open {
             let _ = d.conn.close(CloseCode::NORMAL, "");
             d.after_io();
         }

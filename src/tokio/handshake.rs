@@ -49,7 +49,7 @@ async fn connect_request(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     within(timeout, async {
         let stream = transport::open(scheme, &request).await?;
         client_handshake(stream, request, config).await
@@ -68,7 +68,7 @@ pub async fn client<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     within(timeout, client_handshake(stream, request, config)).await
 }
 
@@ -154,7 +154,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, Rejection>,
 {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     let mut handshake = ServerHandshake::new(config);
     let request = match within(timeout, read_request(&mut stream, &mut handshake)).await {
         Ok(request) => request,

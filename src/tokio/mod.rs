@@ -46,23 +46,61 @@
 //! nothing happens: a ping that arrives then is answered at the next poll
 //! of either side.
 //!
+//! # Backpressure
+//!
+//! `Sink::poll_ready` (and so every send) is `Pending` while
+//! [`buffered_amount`](WebSocketStream::buffered_amount) is above the
+//! high-water mark, and meanwhile writes out what is queued. `poll_flush`
+//! writes everything: each readiness cycle is one vectored write of every
+//! queued frame (the send queue is lent to `poll_write_vectored`, not
+//! copied), never a write per frame. While the queue is over the mark the
+//! read side stops reading, so a peer that does not read cannot grow the
+//! queue with pongs or echoes. A writer blocked on a full socket still runs
+//! the timers: a peer that stops reading is failed by the pong deadline,
+//! the close deadline or the send deadline
+//! ([`Config::send_timeout`](crate::Config::send_timeout)), and once the
+//! connection is closed what it could not take is given
+//! [`CLOSED_FLUSH_GRACE`] before the transport is shut down anyway.
+//!
+//! # Halves
+//!
+//! [`WebSocketStream::split`] (any stream, over `tokio::io::split`) and
+//! [`into_split`](WebSocketStream::into_split) (TCP, and what
+//! [`connect`] returns: no lock on the transport) give a [`ReadHalf`] and a
+//! [`WriteHalf`] for two tasks. They share the connection behind short
+//! `std::sync::Mutex`es that are never held across an `.await`; a reader
+//! parked in `recv` never delays a writer, and a writer waiting for a full
+//! socket never delays the reader.
+//!
 //! # Cancel safety
 //!
 //! - [`recv`](WebSocketStream::recv) (and `poll_next`) is cancel-safe:
 //!   whatever was read is kept in the connection, so dropping the future,
 //!   even in the middle of a frame, loses nothing; the next `recv` returns
 //!   the message.
-//! - [`send`](WebSocketStream::send), `send_text`, `send_binary`, `ping`
-//!   and `close` first wait for the send queue to be under the high-water
-//!   mark, then queue the whole frame at once, then wait for it to be
-//!   written. Dropping the future while it waits for room means the message
-//!   was **not** sent; dropping it after that means it **was** queued whole
-//!   and goes out with the next write (any later poll of either side, or a
+//! - [`send`](WebSocketStream::send), `send_text`, `send_binary` and `ping`
+//!   first wait for the send queue to be under the high-water mark, then
+//!   queue the whole frame at once, then wait for it to be written.
+//!   Dropping the future while it waits for room means the message was
+//!   **not** sent; dropping it after that means it **was** queued whole and
+//!   goes out with the next write (any later poll of either side, or a
 //!   `flush`). A message is never half-queued, sent twice, or torn. To know
 //!   which happened, use the `Sink` (`poll_ready`, `start_send`, then
 //!   `poll_flush`), where the step that queues is not async.
+//! - [`close`](WebSocketStream::close) queues its frame at once (behind
+//!   what is queued, without waiting for room), then waits for it to be
+//!   written; dropping the future leaves the close queued.
 //! - [`flush`](WebSocketStream::flush) is cancel-safe: what it did not write
 //!   stays queued.
+//!
+//! # Transports
+//!
+//! Any `AsyncRead + AsyncWrite + Unpin` stream works ([`client`],
+//! [`accept`], [`WebSocketStream::from_raw`]). Frames are written whole, so
+//! turn Nagle's algorithm off on TCP streams you accept yourself
+//! (`set_nodelay(true)`; [`connect`] does it). The opening handshake, on
+//! either side, is bounded by
+//! [`Config::handshake_timeout`](crate::Config::handshake_timeout).
 
 mod driver;
 mod handshake;
@@ -75,36 +113,17 @@ mod transport;
 
 use std::io;
 
-use bytes::Bytes;
-
-use crate::connection::CloseFrame;
 use crate::error::ProtocolError;
 use crate::handshake::{BuildError, HandshakeError};
-use crate::utf8::Utf8Bytes;
 
+/// What the stream yields and the sink takes: the core's message, whose
+/// payloads are reference-counted buffers handed out without a copy.
+pub use crate::Message;
+pub use driver::CLOSED_FLUSH_GRACE;
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
 pub use split::{ReadHalf, WriteHalf};
 pub use stream::WebSocketStream;
-pub use transport::MaybeTlsStream;
-
-/// A message received or sent: the payloads are the core's reference-counted
-/// buffers, handed out without a copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Message {
-    /// A text message, validated UTF-8.
-    Text(Utf8Bytes),
-    /// A binary message.
-    Binary(Bytes),
-    /// A ping. A received one has already been answered unless
-    /// [`Config::auto_pong`](crate::Config::auto_pong) is off.
-    Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
-    /// A close frame (`None`: without a status code). A received one has
-    /// already been answered.
-    Close(Option<CloseFrame>),
-}
+pub use transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 
 /// What went wrong on a tokio WebSocket.
 #[derive(Debug, thiserror::Error)]

@@ -64,9 +64,9 @@ use futures_sink::Sink;
 use super::stream::WebSocketStream;
 use super::transport::MaybeTlsStream;
 use super::{Error, Message};
+use crate::close::CloseCode;
 use crate::config::Config;
 use crate::entropy::{Entropy, OsEntropy};
-use crate::frame::CloseCode;
 use crate::handshake::{ClientRequest, HandshakeError, Response};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

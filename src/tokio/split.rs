@@ -24,8 +24,8 @@ use futures_sink::Sink;
 use super::driver::{self, Driver, Link};
 use super::stream::Negotiated;
 use super::{Error, Message};
+use crate::close::CloseCode;
 use crate::connection::{Connection, Payload, TextPayload};
-use crate::frame::CloseCode;
 
 /// What the two halves share.
 #[derive(Debug)]

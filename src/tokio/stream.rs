@@ -10,10 +10,11 @@ use futures_sink::Sink;
 
 use super::driver::{self, Driver, Link};
 use super::split::{self, ReadHalf, WriteHalf};
+use super::transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 use super::{Error, Message};
+use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::{Connection, Payload, Role, TextPayload};
-use crate::frame::CloseCode;
 
 /// What the handshake agreed, kept beside the connection.
 #[derive(Debug, Clone, Default)]
@@ -247,6 +248,21 @@ impl WebSocketStream<::tokio::net::TcpStream> {
     ) -> (
         ReadHalf<::tokio::net::tcp::OwnedReadHalf, ::tokio::net::tcp::OwnedWriteHalf>,
         WriteHalf<::tokio::net::tcp::OwnedReadHalf, ::tokio::net::tcp::OwnedWriteHalf>,
+    ) {
+        let (r, w) = self.io.into_split();
+        split::halves(self.driver, r, w, self.negotiated)
+    }
+}
+
+impl WebSocketStream<MaybeTlsStream> {
+    /// Splits what [`connect`](super::connect) returned into a read half and
+    /// a write half; over plain TCP without a lock on the transport.
+    #[allow(clippy::type_complexity)]
+    pub fn into_split(
+        self,
+    ) -> (
+        ReadHalf<MaybeTlsReadHalf, MaybeTlsWriteHalf>,
+        WriteHalf<MaybeTlsReadHalf, MaybeTlsWriteHalf>,
     ) {
         let (r, w) = self.io.into_split();
         split::halves(self.driver, r, w, self.negotiated)

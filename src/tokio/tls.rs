@@ -147,7 +147,7 @@ impl Connector {
         request: ClientRequest,
         config: Config,
     ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
-        let timeout = config.get_handshake_timeout();
+        let timeout = config.handshake_timeout;
         let run = async {
             let stream = match scheme {
                 Scheme::Ws => transport::open(scheme, &request).await?,

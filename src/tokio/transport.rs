@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use ::tokio::net::TcpStream;
 
 use super::Error;
@@ -24,7 +25,7 @@ pub(crate) enum Scheme {
     },
 }
 
-/// Splits a URL into its scheme and the request for it.
+/// Splits a URL into its scheme and the request for it (RFC 6455 §3).
 pub(crate) fn request_for_url(url: &str) -> Result<(Scheme, ClientRequest), Error> {
     match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("wss") => {
@@ -105,6 +106,110 @@ impl MaybeTlsStream {
             Self::Rustls(s) => s.get_ref().0,
         }
     }
+
+    /// Splits into a read and a write direction: TCP's own owned halves,
+    /// without a lock.
+    pub fn into_split(self) -> (MaybeTlsReadHalf, MaybeTlsWriteHalf) {
+        match self {
+            Self::Plain(s) => {
+                let (r, w) = s.into_split();
+                (MaybeTlsReadHalf::Plain(r), MaybeTlsWriteHalf::Plain(w))
+            }
+            // A TLS session is one state for both directions: its halves
+            // share it behind tokio's lock.
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => {
+                let (r, w) = ::tokio::io::split(s);
+                (MaybeTlsReadHalf::Rustls(r), MaybeTlsWriteHalf::Rustls(w))
+            }
+        }
+    }
+}
+
+/// The read direction of a [`MaybeTlsStream`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsReadHalf {
+    /// Of a plain TCP connection.
+    Plain(OwnedReadHalf),
+    /// Of a TLS connection.
+    #[cfg(feature = "rustls")]
+    Rustls(::tokio::io::ReadHalf<Box<tokio_rustls::client::TlsStream<TcpStream>>>),
+}
+
+/// The write direction of a [`MaybeTlsStream`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsWriteHalf {
+    /// Of a plain TCP connection.
+    Plain(OwnedWriteHalf),
+    /// Of a TLS connection.
+    #[cfg(feature = "rustls")]
+    Rustls(::tokio::io::WriteHalf<Box<tokio_rustls::client::TlsStream<TcpStream>>>),
+}
+
+impl AsyncRead for MaybeTlsReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTlsWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            Self::Rustls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
 }
 
 impl AsyncRead for MaybeTlsStream {
@@ -168,5 +273,29 @@ impl AsyncWrite for MaybeTlsStream {
             #[cfg(feature = "rustls")]
             Self::Rustls(s) => Pin::new(&mut **s).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wss_urls_are_the_same_request_with_port_443_by_default() {
+        let (scheme, request) = request_for_url("wss://example.com/chat?x=1").unwrap();
+        assert_eq!(scheme, Scheme::Wss { port: 443 });
+        assert_eq!(
+            (request.host(), request.authority()),
+            ("example.com", "example.com")
+        );
+        assert_eq!(request.target(), "/chat?x=1");
+        let (scheme, request) = request_for_url("WSS://[::1]:8443").unwrap();
+        assert_eq!(scheme, Scheme::Wss { port: 8443 });
+        assert_eq!((request.host(), request.port()), ("::1", 8443));
+        assert_eq!(request.target(), "/");
+        let (scheme, request) = request_for_url("ws://example.com").unwrap();
+        assert_eq!((scheme, request.port()), (Scheme::Ws, 80));
+        assert!(request_for_url("wss://example.com/#frag").is_err());
+        assert!(request_for_url("http://example.com/").is_err());
     }
 }

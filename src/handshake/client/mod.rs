@@ -92,7 +92,7 @@ impl ClientHandshake {
         let key = BASE64.encode(nonce);
         // RFC 7692 §5: offer permessage-deflate, unless the caller wrote its
         // own extension offers.
-        let deflate = config.get_deflate();
+        let deflate = &config.deflate;
         let offered_deflate =
             cfg!(feature = "deflate") && deflate.get_enabled() && request.extensions().is_empty();
         let request = match offered_deflate {
@@ -111,7 +111,7 @@ impl ClientHandshake {
             offered_extensions: !request.extensions().is_empty(),
             reader: HeadReader::default(),
             state: State::Reading,
-            timer: super::HandshakeTimer::new(config.get_handshake_timeout()),
+            timer: super::HandshakeTimer::new(config.handshake_timeout),
             parts: Some((config, entropy)),
         }
     }
@@ -227,7 +227,7 @@ impl ClientHandshake {
         let mut conn = Connection::with_entropy(Role::Client, config, entropy);
         #[cfg(feature = "deflate")]
         if let Some(negotiated) = response.deflate {
-            let config = conn.config().get_deflate().clone();
+            let config = conn.config().deflate.clone();
             conn.enable_deflate(negotiated, &config);
         }
         if !leftover.is_empty() {
@@ -332,7 +332,7 @@ impl ClientHandshake {
                     .get_all("Sec-WebSocket-Extensions")
                     .filter_map(|v| std::str::from_utf8(v).ok())
                     .collect();
-                Ok(config.get_deflate().accept_response(&answers)?)
+                Ok(config.deflate.accept_response(&answers)?)
             }
             _ => Ok(None),
         }
@@ -413,6 +413,7 @@ mod tests {
     use crate::entropy::SeededEntropy;
     use crate::extensions::DeflateConfig;
     use crate::Event;
+    use crate::Message;
 
     /// A client handshake that offers no extension unless the request does.
     fn handshake(request: ClientRequest) -> ClientHandshake {
@@ -508,7 +509,7 @@ mod tests {
         let (_, mut conn) = client.poll_response().unwrap().unwrap();
         assert_eq!(conn.role(), Role::Client);
         match conn.poll_event() {
-            Some(Event::Text(text)) => assert_eq!(&*text, "Hello"),
+            Some(Event::Message(Message::Text(text))) => assert_eq!(&*text, "Hello"),
             other => panic!("unexpected {other:?}"),
         }
         // Handed over once.

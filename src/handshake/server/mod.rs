@@ -102,7 +102,7 @@ impl ServerHandshake {
     /// that want every source seeded.
     pub fn with_entropy(config: Config, entropy: Box<dyn Entropy>) -> Self {
         Self {
-            timer: super::HandshakeTimer::new(config.get_handshake_timeout()),
+            timer: super::HandshakeTimer::new(config.handshake_timeout),
             deflate: None,
             config,
             limits: HandshakeLimits::default(),
@@ -250,7 +250,7 @@ impl ServerHandshake {
         let mut conn = Connection::with_entropy(Role::Server, self.config, self.entropy);
         #[cfg(feature = "deflate")]
         if let (Some((negotiated, _)), None) = (&self.deflate, &accept.extensions) {
-            let config = conn.config().get_deflate().clone();
+            let config = conn.config().deflate.clone();
             conn.enable_deflate(*negotiated, &config);
         }
         if !leftover.is_empty() {
@@ -334,7 +334,7 @@ fn negotiate_deflate(
     config: &Config,
     request: &Request,
 ) -> Result<Option<(NegotiatedDeflate, String)>, HandshakeError> {
-    let deflate = config.get_deflate();
+    let deflate = &config.deflate;
     if !cfg!(feature = "deflate") || !deflate.get_enabled() {
         return Ok(None);
     }
@@ -409,7 +409,7 @@ mod tests {
     use super::*;
     use crate::entropy::SeededEntropy;
     use crate::handshake::Headers;
-    use crate::Event;
+    use crate::{Event, Message};
 
     const REQUEST: &str = "GET /chat?room=1 HTTP/1.1\r\n\
         Host: server.example.com\r\n\
@@ -504,7 +504,7 @@ mod tests {
         server.handle_read(&[0x9f, 0x4d, 0x51, 0x58]);
         let (_, mut conn) = server.accept(Accept::new()).unwrap();
         match conn.poll_event() {
-            Some(Event::Text(text)) => assert_eq!(&*text, "Hello"),
+            Some(Event::Message(Message::Text(text))) => assert_eq!(&*text, "Hello"),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -1,0 +1,152 @@
+//! The read buffer: received bytes not yet handed out, and the writable
+//! space lent to the caller to read into without a copy.
+//!
+//! The buffer's initialised length may run past the received bytes: space
+//! lent once stays initialised, so lending it again writes no zeros (each
+//! byte of an allocation is zeroed at most once). Only `filled` bytes are
+//! data.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// A buffer emptied with more capacity than this is released once the
+/// connection has no message in progress, so an idle connection holds no
+/// read buffer (it starts small and grows on demand).
+const RETAIN: usize = 1024;
+
+#[derive(Debug, Default)]
+pub(super) struct ReadBuf {
+    /// `buf[..filled]` is received data; `buf[filled..]` is initialised
+    /// space, lent or free to lend.
+    buf: BytesMut,
+    filled: usize,
+    /// Bytes lent by [`lend`](Self::lend) and not yet committed.
+    lent: usize,
+}
+
+impl ReadBuf {
+    /// The received bytes.
+    pub(super) fn data(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    /// The received bytes, to unmask in place.
+    pub(super) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.filled]
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.filled
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Appends received bytes; the buffer grows to at most `limit` bytes of
+    /// capacity where it can (see [`reserve_within`]).
+    pub(super) fn extend(&mut self, data: &[u8], limit: Option<usize>) {
+        self.buf.truncate(self.filled);
+        reserve_within(&mut self.buf, data.len(), limit);
+        self.buf.extend_from_slice(data);
+        self.filled = self.buf.len();
+        self.lent = 0;
+    }
+
+    /// `len` writable bytes after the received ones.
+    pub(super) fn lend(&mut self, len: usize, limit: Option<usize>) -> &mut [u8] {
+        let end = self.filled + len;
+        if self.buf.len() < end {
+            let initialised = self.buf.len();
+            reserve_within(&mut self.buf, end - initialised, limit);
+            // Zero only what was never initialised.
+            self.buf.resize(end, 0);
+        }
+        self.lent = len;
+        &mut self.buf[self.filled..end]
+    }
+
+    /// `n` of the lent bytes now hold received data; returns how many were
+    /// taken (never more than were lent).
+    pub(super) fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.lent);
+        self.filled += n;
+        self.lent = 0;
+        n
+    }
+
+    /// Hands out the first `n` received bytes, without copying.
+    pub(super) fn split_to(&mut self, n: usize) -> Bytes {
+        debug_assert!(n <= self.filled);
+        self.filled -= n;
+        self.buf.split_to(n).freeze()
+    }
+
+    /// Drops the first `n` received bytes.
+    pub(super) fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.filled);
+        self.filled -= n;
+        self.buf.advance(n);
+    }
+
+    /// Gives a large buffer back when it holds no data and none is lent.
+    pub(super) fn shrink_if_empty(&mut self) {
+        if self.filled == 0 && self.lent == 0 && self.buf.capacity() > RETAIN {
+            self.buf = BytesMut::new();
+        }
+    }
+
+    /// Drops everything: input ends here.
+    pub(super) fn release(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Makes room for `additional` more bytes after `buf.len()`. Without a
+/// limit the buffer grows as `BytesMut` grows it (doubling, for linear
+/// time); with one, the new capacity doubles as well but stops at `limit`
+/// (never below what is needed), so that a memory budget that counts
+/// capacity is not overrun by the growth policy.
+pub(super) fn reserve_within(buf: &mut BytesMut, additional: usize, limit: Option<usize>) {
+    if buf.capacity() - buf.len() >= additional {
+        return;
+    }
+    let Some(limit) = limit else {
+        buf.reserve(additional);
+        return;
+    };
+    let needed = buf.len() + additional;
+    let target = (buf.capacity() * 2).min(limit).max(needed);
+    let mut grown = BytesMut::with_capacity(target);
+    grown.extend_from_slice(buf);
+    *buf = grown;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lent_space_is_initialised_once_and_only_committed_bytes_are_data() {
+        let mut b = ReadBuf::default();
+        b.lend(8, None)[..3].copy_from_slice(b"abc");
+        assert_eq!(b.commit(3), 3);
+        assert_eq!(b.data(), b"abc");
+        // The unused lent tail stays initialised, and is not data.
+        b.lend(2, None).copy_from_slice(b"de");
+        assert_eq!(b.data(), b"abc", "lent bytes are not data until committed");
+        assert_eq!(b.commit(9), 2, "never more than was lent");
+        assert_eq!(b.data(), b"abcde");
+        assert_eq!(&b.split_to(2)[..], b"ab");
+        b.advance(1);
+        assert_eq!(b.data(), b"de");
+        b.extend(b"f", None);
+        assert_eq!(b.data(), b"def");
+    }
+
+    #[test]
+    fn a_commit_without_a_lend_takes_nothing() {
+        let mut b = ReadBuf::default();
+        assert_eq!(b.commit(10), 0);
+        assert_eq!(b.len(), 0);
+    }
+}
