@@ -271,7 +271,9 @@ mod tests {
         server.handle_read(&wire);
         assert_eq!(
             server.poll_event(),
-            Some(wsproto::Event::Message(wsproto::Message::Binary(payload.into())))
+            Some(wsproto::Event::Message(wsproto::Message::Binary(
+                payload.into()
+            )))
         );
     }
 }

@@ -8,6 +8,10 @@
 //! stdout with `memory <rss bytes> <heap bytes>` (the heap is counted by the
 //! global allocator); the end of stdin ends the process.
 //!
+//! Every handshake runs in a boxed future of its own, freed once it is
+//! done, so that what an idle connection's task holds is the library's
+//! steady state, not the handshake's buffers.
+//!
 //! How each implementation echoes, the fairest way its API allows:
 //!
 //! - `wsproto_tokio`: `wsproto::tokio::accept`, then `next()` and `feed()`
@@ -38,7 +42,7 @@ use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsproto::handshake::{Accept, ServerHandshake};
-use wsproto::{Config, Connection, Event, Payload};
+use wsproto::{Config, Connection, Event, Message};
 use wsproto_benches::loopback::{rss_bytes, MEMORY_REQUEST, PORT_LINE};
 
 #[global_allocator]
@@ -123,12 +127,12 @@ async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<
     match implementation {
         Implementation::WsprotoTokio => wsproto_tokio(stream).await,
         Implementation::WsprotoMinimal => {
-            let conn = handshake(&mut stream).await?;
+            let conn = Box::pin(handshake(&mut stream)).await?;
             minimal(stream, conn).await
         }
         Implementation::TokioTungstenite => {
             use tokio_tungstenite::tungstenite::protocol::Role;
-            handshake(&mut stream).await?;
+            Box::pin(handshake(&mut stream)).await?;
             let ws =
                 tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Server, None)
                     .await;
@@ -140,7 +144,7 @@ async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<
             .await
         }
         Implementation::TokioWebsockets => {
-            handshake(&mut stream).await?;
+            Box::pin(handshake(&mut stream)).await?;
             let ws = tokio_websockets::ServerBuilder::new().serve(stream);
             echo(ws, Queue::AfterReading, |item| match item {
                 Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
@@ -151,7 +155,7 @@ async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<
         }
         Implementation::Fastwebsockets => {
             use fastwebsockets::{Frame, OpCode, Role, WebSocket};
-            handshake(&mut stream).await?;
+            Box::pin(handshake(&mut stream)).await?;
             let mut ws = WebSocket::after_handshake(stream, Role::Server);
             loop {
                 let frame = ws.read_frame().await?;
@@ -168,7 +172,7 @@ async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<
         }
         Implementation::Yawc => {
             use yawc::{OpCode, Options, Role, WebSocket};
-            handshake(&mut stream).await?;
+            Box::pin(handshake(&mut stream)).await?;
             let ws = WebSocket::from_stream(stream, Role::Server, Options::default())?;
             echo(ws, Queue::AsRead, |frame| match frame.opcode() {
                 OpCode::Binary | OpCode::Text => Step::Echo(frame),
@@ -301,9 +305,9 @@ async fn minimal(stream: TcpStream, mut conn: Connection) -> Result<(), BoxError
 fn echo_events(conn: &mut Connection) -> Result<bool, BoxError> {
     while let Some(event) = conn.poll_event() {
         match event {
-            Event::Binary(data) => conn.send_binary(Payload::Shared(data))?,
-            Event::Text(text) => conn.send_text(text)?,
-            Event::Close(_) | Event::ProtocolError(_) => return Ok(false),
+            Event::Message(Message::Binary(data)) => conn.send_binary(data)?,
+            Event::Message(Message::Text(text)) => conn.send_text(text)?,
+            Event::Message(Message::Close(_)) | Event::Failed(_) => return Ok(false),
             _ => {}
         }
     }
@@ -331,8 +335,7 @@ async fn write_queued(stream: &TcpStream, conn: &mut Connection) -> io::Result<(
 
 /// Our tokio adapter: its own handshake, then the generic echo loop.
 async fn wsproto_tokio(stream: TcpStream) -> Result<(), BoxError> {
-    use wsproto::tokio::Message;
-    let ws = wsproto::tokio::accept(stream).await?;
+    let ws = Box::pin(wsproto::tokio::accept(stream)).await?;
     echo(ws, Queue::AfterReading, |item| match item {
         Ok(message @ (Message::Binary(_) | Message::Text(_))) => Step::Echo(message),
         Ok(Message::Close(_)) | Err(_) => Step::Stop,
