@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::extensions::DeflateConfig;
+use crate::pool::MemoryPool;
 
 /// Limits and behaviour of a [`Connection`](crate::Connection) and of the
 /// opening handshakes.
@@ -37,6 +38,8 @@ pub struct Config {
     pub max_send_queue: usize,
     /// The memory budget ([`Config::memory_budget`]).
     pub memory_budget: Option<usize>,
+    /// The pool shared with other connections ([`Config::memory_pool`]).
+    pub memory_pool: Option<MemoryPool>,
     /// The keepalive interval ([`Config::ping_interval`]).
     pub ping_interval: Option<Duration>,
     /// The wait for an answer to a keepalive ping ([`Config::pong_timeout`]).
@@ -63,6 +66,7 @@ impl Default for Config {
             accept_unmasked_frames: false,
             max_send_queue: 64 << 20,
             memory_budget: None,
+            memory_pool: None,
             ping_interval: None,
             pong_timeout: Some(Duration::from_secs(20)),
             idle_timeout: None,
@@ -156,6 +160,18 @@ impl Config {
     #[must_use]
     pub fn memory_budget(mut self, bytes: Option<usize>) -> Self {
         self.memory_budget = bytes;
+        self
+    }
+
+    /// A pool of memory shared with other connections: this connection's
+    /// buffers (read buffer, reassembly, inflated output, send queue) draw
+    /// from it, in chunks, and a buffer that would pass it fails the
+    /// connection with 1009 on receive or returns
+    /// [`Error::SendQueueFull`](crate::Error::SendQueueFull) on send. Default
+    /// none. See [`MemoryPool`].
+    #[must_use]
+    pub fn memory_pool(mut self, pool: Option<MemoryPool>) -> Self {
+        self.memory_pool = pool;
         self
     }
 

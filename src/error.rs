@@ -90,6 +90,13 @@ pub enum ProtocolError {
     /// The peer's close frame did not arrive within the close timeout.
     #[error("the peer did not complete the close handshake within the close timeout")]
     CloseTimeout,
+    /// What the peer sent would take the connections sharing a
+    /// [`MemoryPool`](crate::MemoryPool) past it.
+    #[error("received data would take the shared memory pool past its {limit} bytes")]
+    MemoryPoolExhausted {
+        /// The pool's size.
+        limit: usize,
+    },
     /// What the peer sent would take the connection past its memory budget.
     #[error("received data would exceed the connection's memory budget of {budget} bytes")]
     MemoryBudgetExceeded {
@@ -108,7 +115,9 @@ impl ProtocolError {
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             Self::UnexpectedEof | Self::CloseTimeout | Self::SendTimeout => CloseCode::ABNORMAL,
             Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
-            Self::MemoryBudgetExceeded { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Self::MemoryBudgetExceeded { .. } | Self::MemoryPoolExhausted { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

@@ -266,6 +266,31 @@ impl FrameHeader {
     }
 }
 
+/// Appends `data` to `out` masked with `key` (RFC 6455 §5.3). A large
+/// payload is masked piece by piece into a small stack buffer, still in
+/// cache, and appended from there: one pass over memory, not a copy and
+/// then a second pass to mask; a small one is copied and masked in place,
+/// where it is in cache anyway.
+pub fn extend_masked(out: &mut bytes::BytesMut, data: &[u8], key: [u8; 4]) {
+    const PIECE: usize = 4096;
+    out.reserve(data.len());
+    if data.len() <= PIECE {
+        let start = out.len();
+        out.extend_from_slice(data);
+        apply_mask(&mut out[start..], key, 0);
+        return;
+    }
+    let mut scratch = [0u8; PIECE];
+    for (i, piece) in data.chunks(PIECE).enumerate() {
+        let buf = &mut scratch[..piece.len()];
+        buf.copy_from_slice(piece);
+        // PIECE is a multiple of 4: every piece starts at key offset 0.
+        debug_assert_eq!((i * PIECE) % 4, 0);
+        apply_mask(buf, key, 0);
+        out.extend_from_slice(buf);
+    }
+}
+
 /// XORs `data` with the masking key (RFC 6455 §5.3), starting at byte
 /// `offset` of the key cycle, so that a payload can be unmasked piece by
 /// piece as it arrives. Masking and unmasking are the same operation.
@@ -449,6 +474,20 @@ mod tests {
                     .collect();
                 assert_eq!(fast, slow, "offset {offset} len {len}");
             }
+        }
+    }
+
+    #[test]
+    fn extend_masked_is_copy_then_mask_at_every_size() {
+        for len in [0, 1, 3, 4095, 4096, 4097, 10_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let key = [0x12, 0x34, 0x56, 0x78];
+            let mut out = bytes::BytesMut::from(&b"head"[..]);
+            extend_masked(&mut out, &data, key);
+            let mut want = data.clone();
+            apply_mask(&mut want, key, 0);
+            assert_eq!(&out[..4], b"head");
+            assert_eq!(&out[4..], &want[..], "len {len}");
         }
     }
 }

@@ -62,6 +62,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+mod pool;
 mod utf8;
 
 #[cfg(feature = "blocking")]
@@ -73,9 +74,11 @@ pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};
 pub use config::Config;
 pub use connection::{
-    Connection, Event, Message, MessageKind, Payload, PreparedMessage, Role, State, TextPayload,
+    Connection, Event, EventRef, Message, MessageKind, Payload, PreparedMessage, Role, State,
+    TextPayload,
 };
 pub use error::{Error, ProtocolError};
+pub use pool::MemoryPool;
 pub use utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 
 /// The README's examples, compiled and run as doctests.

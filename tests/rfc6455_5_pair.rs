@@ -233,3 +233,56 @@ proptest! {
         }
     }
 }
+
+/// An owned event, rebuilt from a lent one.
+fn owned(event: wsproto::EventRef<'_>) -> Event {
+    use wsproto::{EventRef, Utf8Bytes};
+    match event {
+        EventRef::Text(t) => Event::Message(Message::Text(Utf8Bytes::from(t))),
+        EventRef::Binary(b) => Event::Message(Message::Binary(Bytes::copy_from_slice(b))),
+        EventRef::Ping(p) => Event::Message(Message::Ping(Bytes::copy_from_slice(p))),
+        EventRef::Pong(p) => Event::Message(Message::Pong(Bytes::copy_from_slice(p))),
+        EventRef::Close(c) => Event::Message(Message::Close(c)),
+        EventRef::Chunk {
+            kind,
+            data,
+            first,
+            last,
+        } => Event::Chunk {
+            kind,
+            data: Bytes::copy_from_slice(data),
+            first,
+            last,
+        },
+        EventRef::Failed(e) => Event::Failed(e),
+        other => panic!("an event this test does not know: {other:?}"),
+    }
+}
+
+proptest! {
+    #[test]
+    fn lent_events_are_the_owned_events(
+        msgs in proptest::collection::vec(msg(), 1..6),
+        garbage in proptest::collection::vec(any::<u8>(), 0..16),
+        mut cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        streaming in any::<bool>(),
+    ) {
+        let mut wire = client_wire(&msgs);
+        wire.extend_from_slice(&garbage);
+        let mut cut_at: Vec<usize> = cuts.drain(..).map(|i| i.index(wire.len() + 1)).collect();
+        cut_at.sort_unstable();
+        let config = Config::default().streaming(streaming);
+        let owned_events = events_for_pieces(Connection::new(Role::Server, config.clone()), &wire, &cut_at);
+        let mut conn = Connection::new(Role::Server, config);
+        let mut lent_events = Vec::new();
+        let mut start = 0;
+        for &cut in cut_at.iter().chain(std::iter::once(&wire.len())) {
+            conn.handle_read(&wire[start..cut]);
+            while let Some(event) = conn.poll_event_ref() {
+                lent_events.push(owned(event));
+            }
+            start = cut;
+        }
+        prop_assert_eq!(lent_events, owned_events);
+    }
+}

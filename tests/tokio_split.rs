@@ -156,6 +156,23 @@ async fn client_writer_blocked_on_a_full_socket_never_delays_the_reader() {
 /// tasks, a reader task feeding a writer task, then a clean close.
 #[tokio::test]
 async fn halves_over_any_stream_echo_between_two_tasks() {
+    echo_between_two_tasks().await;
+}
+
+/// The same on two worker threads: the halves really run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halves_echo_between_two_tasks_on_two_threads() {
+    for _ in 0..20 {
+        echo_between_two_tasks().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_writer_blocked_never_delays_the_reader_on_two_threads() {
+    blocked_writer_never_delays_the_reader(Role::Server).await;
+}
+
+async fn echo_between_two_tasks() {
     bounded(async {
         let (a, b) = tokio::io::duplex(4096);
         let server = WebSocketStream::from_raw(a, Role::Server, Config::default());

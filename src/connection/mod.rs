@@ -80,6 +80,39 @@ pub enum Event {
     Failed(ProtocolError),
 }
 
+/// What the peer did, as [`Connection::poll_event_ref`] reports it: an
+/// [`Event`] whose payload is borrowed from the connection's buffers until
+/// the next call on the connection, so that handing it out costs no
+/// reference count and no allocation. Text is validated UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub enum EventRef<'a> {
+    /// A whole text message.
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping; with [`Config::auto_pong`] the pong is already queued.
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame, as in [`Message::Close`].
+    Close(Option<crate::CloseFrame>),
+    /// A piece of a data message, in streaming mode, as in [`Event::Chunk`].
+    Chunk {
+        /// Text or binary, from the message's first frame.
+        kind: MessageKind,
+        /// The bytes.
+        data: &'a [u8],
+        /// This is the message's first piece.
+        first: bool,
+        /// This is the message's last piece.
+        last: bool,
+    },
+    /// The connection failed, as in [`Event::Failed`].
+    Failed(ProtocolError),
+}
+
 /// A WebSocket connection in either role: a sans-IO state machine.
 ///
 /// It performs no I/O and reads no clock. Its methods fall in four groups,
@@ -100,7 +133,8 @@ pub enum Event {
 ///   [`close_without_status`](Self::close_without_status),
 ///   [`fail`](Self::fail). A caller's mistake is an immediate
 ///   [`Error`](crate::Error) and changes nothing.
-/// - **Outputs** (`poll_*`): [`poll_event`](Self::poll_event),
+/// - **Outputs** (`poll_*`): [`poll_event`](Self::poll_event) (or, lent,
+///   [`poll_event_ref`](Self::poll_event_ref)),
 ///   [`poll_transmit`](Self::poll_transmit) (or, lent rather than handed
 ///   out, [`transmit_slices`](Self::transmit_slices) then
 ///   [`advance_transmit`](Self::advance_transmit): what an adapter should
@@ -146,12 +180,16 @@ pub struct Connection {
     sending: Option<send::OutMessage>,
     state: state::Lifecycle,
     timers: timers::Timers,
-    /// An event raised outside `poll_event` (by a timer), reported first.
-    pending_event: Option<Event>,
+    /// A failure raised outside `poll_event` (by a timer), reported first.
+    pending_event: Option<ProtocolError>,
+    /// What the last `poll_event_ref` lent, given back at the next call.
+    lent: recv::Lent,
     /// Payloads of pings whose automatic pongs are not yet handed out.
     pending_pongs: VecDeque<recv::PongPayload>,
     /// permessage-deflate, when negotiated.
     compression: Option<Box<compression::Compression>>,
+    /// What the buffers hold from a shared [`MemoryPool`](crate::MemoryPool).
+    pool: Option<crate::pool::Grant>,
 }
 
 impl Connection {
@@ -163,6 +201,7 @@ impl Connection {
 
     /// A connection that draws mask keys from `entropy` (seed one in tests).
     pub fn with_entropy(role: Role, config: Config, entropy: Box<dyn Entropy>) -> Self {
+        let pool = config.memory_pool.clone().map(crate::pool::Grant::new);
         Self {
             role,
             config,
@@ -176,8 +215,10 @@ impl Connection {
             state: state::Lifecycle::default(),
             timers: timers::Timers::default(),
             pending_event: None,
+            lent: recv::Lent::Nothing,
             pending_pongs: VecDeque::new(),
             compression: None,
+            pool,
         }
     }
 
@@ -220,6 +261,7 @@ impl Connection {
         std::mem::size_of::<Self>()
             + self.read.capacity()
             + self.message_buffer_capacity()
+            + self.lent.capacity()
             + self.send.capacity()
             + self.pending_pongs.capacity() * std::mem::size_of::<recv::PongPayload>()
             + self.entropy.memory_usage()
@@ -243,9 +285,50 @@ impl Connection {
         self.compression.as_ref().map(|c| &c.negotiated)
     }
 
+    /// Bytes held in buffers a peer can make grow: what a memory pool covers.
+    fn buffer_usage(&self) -> usize {
+        self.read.capacity()
+            + self.message_buffer_capacity()
+            + self.lent.capacity()
+            + self.send.capacity()
+            + self.pending_pongs.capacity() * std::mem::size_of::<recv::PongPayload>()
+    }
+
+    /// Makes the memory pool, if there is one, cover the buffers plus
+    /// `extra` bytes; `Err` with the pool's size if it cannot.
+    fn cover_from_pool(&mut self, extra: usize) -> Result<(), usize> {
+        let in_use = self.buffer_usage();
+        match &mut self.pool {
+            Some(grant) => match grant.cover(in_use + extra) {
+                true => Ok(()),
+                false => Err(grant.limit()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Gives back to the pool what the buffers no longer need.
+    fn trim_pool(&mut self) {
+        if self.pool.is_some() {
+            let in_use = self.buffer_usage();
+            if let Some(grant) = &mut self.pool {
+                grant.trim(in_use);
+            }
+        }
+    }
+
+    /// How many more bytes the buffers may take from the pool now.
+    fn pool_room(&self) -> Option<usize> {
+        let grant = self.pool.as_ref()?;
+        Some(grant.room().saturating_sub(self.buffer_usage()))
+    }
+
     /// Received bytes not yet turned into events.
     pub fn received_amount(&self) -> usize {
-        self.read.len()
+        match self.lent {
+            recv::Lent::Read(n) => self.read.len() - n,
+            _ => self.read.len(),
+        }
     }
 }
 

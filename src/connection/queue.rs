@@ -40,8 +40,11 @@ impl Default for SendQueue {
     }
 }
 
-/// A send buffer emptied with more capacity than this is released.
-const RETAIN_SEND_BUFFER: usize = 1024;
+/// A send buffer emptied with more capacity than this is released; below
+/// it the buffer is kept, so that a connection sending messages of up to
+/// this size back to back frames each one without allocating. (Small
+/// messages leave it small: the idle figures do not change.)
+const RETAIN_SEND_BUFFER: usize = 64 * 1024;
 
 impl SendQueue {
     pub(super) fn is_empty(&self) -> bool {
@@ -181,6 +184,9 @@ impl Connection {
     /// lent were written to the transport.
     pub fn advance_transmit(&mut self, n: usize) {
         self.send.advance(n);
+        if self.send.is_empty() {
+            self.trim_pool();
+        }
     }
 
     /// Puts the pending automatic pongs at the front of the queue, if no

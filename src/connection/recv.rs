@@ -18,7 +18,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{read_buf, Connection, Event, Message, MessageKind, Role};
+use super::{read_buf, Connection, Event, EventRef, Message, MessageKind, Role};
 use crate::close::CloseFrame;
 use crate::error::ProtocolError;
 use crate::frame::{self, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD};
@@ -90,9 +90,60 @@ impl PongPayload {
 
 /// What one step over the read buffer came to.
 enum Step {
-    Event(Event),
+    Event(Found),
     Continue,
     NeedMore,
+}
+
+/// An event found in the received bytes, its payload not yet handed out:
+/// [`Connection::poll_event`] hands it out owned, and
+/// [`Connection::poll_event_ref`] lends it.
+pub(super) enum Found {
+    Data {
+        kind: MessageKind,
+        at: At,
+    },
+    Chunk {
+        kind: MessageKind,
+        at: At,
+        first: bool,
+        last: bool,
+    },
+    Ping(usize),
+    Pong(usize),
+    Close(Option<CloseFrame>),
+    Failed(ProtocolError),
+}
+
+/// Where a payload lies.
+pub(super) enum At {
+    /// The first `n` bytes of the read buffer, unmasked.
+    Read(usize),
+    /// A fragmented message's joined fragments.
+    Parts(BytesMut),
+    /// A compressed message's inflated bytes.
+    Inflated(Vec<u8>),
+}
+
+/// A payload lent by `poll_event_ref` until the next call.
+#[derive(Debug, Default)]
+pub(super) enum Lent {
+    #[default]
+    Nothing,
+    /// The first `n` bytes of the read buffer.
+    Read(usize),
+    Parts(BytesMut),
+    Inflated(Vec<u8>),
+}
+
+impl Lent {
+    pub(super) fn capacity(&self) -> usize {
+        match self {
+            Lent::Nothing | Lent::Read(_) => 0,
+            Lent::Parts(b) => b.capacity(),
+            Lent::Inflated(v) => v.capacity(),
+        }
+    }
 }
 
 /// Where the piece of a data message that [`Connection::deliver`] hands on is.
@@ -111,6 +162,7 @@ impl Connection {
     /// peer's close frame or the connection's failure (RFC 6455 §5.5.1,
     /// §7.1.7).
     pub fn handle_read(&mut self, data: &[u8]) {
+        self.release_lent();
         if self.state.accepts_input() && !data.is_empty() {
             let limit = self.read_buffer_limit();
             self.read.extend(data, limit);
@@ -136,6 +188,7 @@ impl Connection {
     /// assert_eq!(client.poll_event(), Some(Event::Message(Message::Binary("abc".into()))));
     /// ```
     pub fn recv_buffer(&mut self, len: usize) -> &mut [u8] {
+        self.release_lent();
         let limit = self.read_buffer_limit();
         self.read.lend(len, limit)
     }
@@ -143,8 +196,15 @@ impl Connection {
     /// With a memory budget, the capacity the read buffer may grow to
     /// without passing it.
     fn read_buffer_limit(&self) -> Option<usize> {
-        let budget = self.config.memory_budget?;
-        Some(budget.saturating_sub(self.memory_usage() - self.read.capacity()))
+        let budget = self
+            .config
+            .memory_budget
+            .map(|budget| budget.saturating_sub(self.memory_usage() - self.read.capacity()));
+        let pool = self.pool_room().map(|room| room + self.read.capacity());
+        match (budget, pool) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Input: `n` bytes were written into the slice from
@@ -176,8 +236,140 @@ impl Connection {
     /// pong, the close reply).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.pending_event.take() {
-            return Some(event);
+        self.release_lent();
+        Some(match self.poll_found()? {
+            Found::Data { kind, at } => {
+                let data = self.take_owned(at);
+                match kind {
+                    MessageKind::Binary => Event::Message(Message::Binary(data)),
+                    MessageKind::Text => match Utf8Bytes::try_from_bytes(data) {
+                        Ok(text) => Event::Message(Message::Text(text)),
+                        Err(_) => Event::Failed(self.on_failure(ProtocolError::InvalidUtf8)),
+                    },
+                }
+            }
+            Found::Chunk {
+                kind,
+                at,
+                first,
+                last,
+            } => Event::Chunk {
+                kind,
+                data: self.take_owned(at),
+                first,
+                last,
+            },
+            Found::Ping(n) => Event::Message(Message::Ping(self.copy_control(n))),
+            Found::Pong(n) => Event::Message(Message::Pong(self.copy_control(n))),
+            Found::Close(close) => Event::Message(Message::Close(close)),
+            Found::Failed(e) => Event::Failed(e),
+        })
+    }
+
+    /// Output, lent rather than handed out: the next thing the peer did,
+    /// with its payload borrowed from the connection's buffers until the
+    /// next call, so that nothing is reference-counted or allocated for it.
+    /// The same events as [`poll_event`](Self::poll_event), in the same
+    /// order; use one or the other as it suits each call.
+    ///
+    /// ```
+    /// # use wsproto::{Config, Connection, EventRef, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.handle_read(b"\x81\x02hi\x82\x01!");
+    /// assert_eq!(client.poll_event_ref(), Some(EventRef::Text("hi")));
+    /// assert_eq!(client.poll_event_ref(), Some(EventRef::Binary(b"!")));
+    /// assert_eq!(client.poll_event_ref(), None);
+    /// ```
+    #[must_use]
+    pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
+        self.release_lent();
+        let (kind, at, chunk) = match self.poll_found()? {
+            Found::Data { kind, at } => (kind, at, None),
+            Found::Chunk {
+                kind,
+                at,
+                first,
+                last,
+            } => (kind, at, Some((first, last))),
+            Found::Ping(n) => {
+                self.lent = Lent::Read(n);
+                return Some(EventRef::Ping(&self.read.data()[..n]));
+            }
+            Found::Pong(n) => {
+                self.lent = Lent::Read(n);
+                return Some(EventRef::Pong(&self.read.data()[..n]));
+            }
+            Found::Close(close) => return Some(EventRef::Close(close)),
+            Found::Failed(e) => return Some(EventRef::Failed(e)),
+        };
+        self.lent = match at {
+            At::Read(n) => Lent::Read(n),
+            At::Parts(parts) => Lent::Parts(parts),
+            At::Inflated(inflated) => Lent::Inflated(inflated),
+        };
+        // A whole text message is validated here (once, with SIMD);
+        // chunks were validated as they arrived.
+        if chunk.is_none()
+            && kind == MessageKind::Text
+            && simdutf8::basic::from_utf8(self.lent_bytes()).is_err()
+        {
+            self.release_lent();
+            return Some(EventRef::Failed(
+                self.on_failure(ProtocolError::InvalidUtf8),
+            ));
+        }
+        let data = self.lent_bytes();
+        Some(match (chunk, kind) {
+            (Some((first, last)), kind) => EventRef::Chunk {
+                kind,
+                data,
+                first,
+                last,
+            },
+            (None, MessageKind::Binary) => EventRef::Binary(data),
+            (None, MessageKind::Text) => match simdutf8::basic::from_utf8(data) {
+                Ok(text) => EventRef::Text(text),
+                Err(_) => unreachable!("validated above"),
+            },
+        })
+    }
+
+    /// The payload `poll_event_ref` lends.
+    fn lent_bytes(&self) -> &[u8] {
+        match &self.lent {
+            Lent::Nothing => &[],
+            Lent::Read(n) => &self.read.data()[..*n],
+            Lent::Parts(parts) => parts,
+            Lent::Inflated(inflated) => inflated,
+        }
+    }
+
+    /// Ends the lend of the last `poll_event_ref`.
+    pub(super) fn release_lent(&mut self) {
+        if let Lent::Read(n) = std::mem::take(&mut self.lent) {
+            self.read.advance(n);
+        }
+    }
+
+    fn take_owned(&mut self, at: At) -> Bytes {
+        match at {
+            At::Read(n) => self.read.split_to(n),
+            At::Parts(parts) => parts.freeze(),
+            At::Inflated(inflated) => Bytes::from(inflated),
+        }
+    }
+
+    /// A control payload, copied: at most 125 bytes, and no read buffer held.
+    fn copy_control(&mut self, n: usize) -> Bytes {
+        let payload = Bytes::copy_from_slice(&self.read.data()[..n]);
+        self.read.advance(n);
+        payload
+    }
+
+    /// The next event in the received bytes.
+    fn poll_found(&mut self) -> Option<Found> {
+        if let Some(error) = self.pending_event.take() {
+            return Some(Found::Failed(error));
         }
         loop {
             if !self.state.accepts_input() {
@@ -185,11 +377,14 @@ impl Connection {
             }
             if self.frame.is_none() {
                 match FrameHeader::parse(self.read.data()) {
-                    Err(e) => return Some(self.on_failure(e.into())),
+                    Err(e) => return Some(Found::Failed(self.on_failure(e.into()))),
                     Ok(Parsed::Partial(_)) => return self.need_more(),
                     Ok(Parsed::Complete(header, len)) => {
                         if let Err(e) = self.check_header(&header, len) {
-                            return Some(self.on_failure(e));
+                            return Some(Found::Failed(self.on_failure(e)));
+                        }
+                        if let Err(e) = self.cover_frame_from_pool(&header, len) {
+                            return Some(Found::Failed(self.on_failure(e)));
                         }
                         self.read.advance(len);
                         self.begin_frame(header);
@@ -197,7 +392,7 @@ impl Connection {
                 }
             }
             match self.step_payload() {
-                Step::Event(event) => return Some(event),
+                Step::Event(found) => return Some(found),
                 Step::Continue => {}
                 Step::NeedMore => return self.need_more(),
             }
@@ -205,11 +400,37 @@ impl Connection {
     }
 
     /// The buffer holds no complete event.
-    fn need_more(&mut self) -> Option<Event> {
+    fn need_more(&mut self) -> Option<Found> {
         if self.message.is_none() {
             self.read.shrink_if_empty();
         }
-        self.on_input_exhausted()
+        self.trim_pool();
+        self.on_input_exhausted().map(Found::Failed)
+    }
+
+    /// With a shared memory pool, makes it cover what this frame will make
+    /// the buffers hold: its payload, without streaming (a compressed frame
+    /// is covered as it inflates).
+    fn cover_frame_from_pool(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+    ) -> Result<(), ProtocolError> {
+        if self.pool.is_none() {
+            return Ok(());
+        }
+        let compressed = !header.opcode.is_control()
+            && (header.rsv1 || self.message.as_ref().is_some_and(|m| m.compressed));
+        let held = (self.read.len() - header_len) as u64;
+        let to_come = if self.config.streaming || compressed {
+            0
+        } else {
+            header.payload_len.saturating_sub(held)
+        };
+        // A frame this large failed the size limit already.
+        let to_come = usize::try_from(to_come).unwrap_or(usize::MAX);
+        self.cover_from_pool(to_come)
+            .map_err(|limit| ProtocolError::MemoryPoolExhausted { limit })
     }
 
     /// The rules a header breaks in the light of the connection's state;
@@ -345,7 +566,7 @@ impl Connection {
                 frame::apply_mask(fresh, key, phase);
             }
             if text && frame.validate_as_it_arrives && self.validator.feed(fresh).is_err() {
-                return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
+                return Step::Event(Found::Failed(self.on_failure(ProtocolError::InvalidUtf8)));
             }
             frame.processed = available;
         }
@@ -378,28 +599,23 @@ impl Connection {
         let frame = self.frame.take().expect("checked above");
         match frame.opcode {
             OpCode::Ping => {
-                let payload = Bytes::copy_from_slice(&self.read.data()[..available]);
                 if self.config.auto_pong && !self.state.close_sent() {
                     if self.pending_pongs.len() == MAX_PENDING_PONGS {
                         self.pending_pongs.pop_front();
                     }
-                    self.pending_pongs.push_back(PongPayload::new(&payload));
+                    let payload = PongPayload::new(&self.read.data()[..available]);
+                    self.pending_pongs.push_back(payload);
                 }
-                self.read.advance(available);
-                Step::Event(Event::Message(Message::Ping(payload)))
+                Step::Event(Found::Ping(available))
             }
-            OpCode::Pong => {
-                let payload = Bytes::copy_from_slice(&self.read.data()[..available]);
-                self.read.advance(available);
-                Step::Event(Event::Message(Message::Pong(payload)))
-            }
+            OpCode::Pong => Step::Event(Found::Pong(available)),
             OpCode::Close => {
                 let close = CloseFrame::parse_payload(&self.read.data()[..available])
                     .map(|parsed| parsed.map(|(code, reason)| CloseFrame::new(code, reason)));
                 self.read.advance(available);
                 match close {
-                    Ok(close) => Step::Event(self.on_close_received(close)),
-                    Err(e) => Step::Event(self.on_failure(e.into())),
+                    Ok(close) => Step::Event(Found::Close(self.on_close_received(close))),
+                    Err(e) => Step::Event(Found::Failed(self.on_failure(e.into()))),
                 }
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
@@ -416,18 +632,32 @@ impl Connection {
         if available == 0 && !complete {
             return Step::NeedMore;
         }
-        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
-        else {
-            unreachable!("a compressed frame belongs to a compressed message");
-        };
-        let before = message.inflated.len();
-        // A memory budget also caps what one message may inflate to.
-        let limit = self
+        // A memory budget also caps what one message may inflate to; so
+        // does a shared pool, from which the whole output is covered before
+        // it is made (and what is left over given back once it is out).
+        let budget_limit = self
             .config
             .memory_budget
             .map_or(self.config.max_message_size, |b| {
                 b.min(self.config.max_message_size)
             });
+        let mut limit = budget_limit;
+        if let Some(room) = self.pool_room() {
+            let inflated = self.message.as_ref().map_or(0, |m| m.inflated.len());
+            let want = room.min(budget_limit.saturating_sub(inflated));
+            if self.cover_from_pool(want).is_ok() {
+                limit = limit.min(inflated + want);
+            } else {
+                limit = inflated;
+            }
+        }
+        let pool_limited = limit < budget_limit;
+        let frame = self.frame.as_mut().expect("called with a frame");
+        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
+        else {
+            unreachable!("a compressed frame belongs to a compressed message");
+        };
+        let before = message.inflated.len();
         let inflated = compression.decompress(
             &self.read.data()[..available],
             last,
@@ -442,10 +672,18 @@ impl Connection {
             self.frame = None;
         }
         if let Err(e) = inflated {
-            return Step::Event(self.on_failure(e));
+            let e = match e {
+                ProtocolError::MessageTooLarge { .. } if pool_limited => {
+                    ProtocolError::MemoryPoolExhausted {
+                        limit: self.pool.as_ref().map_or(0, |g| g.limit()),
+                    }
+                }
+                e => e,
+            };
+            return Step::Event(Found::Failed(self.on_failure(e)));
         }
         if text && self.validator.feed(&message.inflated[before..]).is_err() {
-            return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
+            return Step::Event(Found::Failed(self.on_failure(ProtocolError::InvalidUtf8)));
         }
         if !self.config.streaming && !last {
             return Step::Continue;
@@ -462,24 +700,26 @@ impl Connection {
         let message = self.message.as_mut().expect("a data frame has a message");
         let kind = message.kind;
         if last && kind == MessageKind::Text && validated && self.validator.finish().is_err() {
-            return Step::Event(self.on_failure(ProtocolError::InvalidUtf8));
+            return Step::Event(Found::Failed(self.on_failure(ProtocolError::InvalidUtf8)));
         }
         if self.config.streaming {
-            let data = match piece {
-                Piece::Buffered(n) => self.read.split_to(n),
-                Piece::Inflated => Bytes::from(std::mem::take(&mut message.inflated)),
+            let at = match piece {
+                Piece::Buffered(n) => At::Read(n),
+                Piece::Inflated => At::Inflated(std::mem::take(&mut message.inflated)),
             };
-            if data.is_empty() && !last {
-                return Step::Continue;
+            if matches!(&at, At::Read(0)) || matches!(&at, At::Inflated(v) if v.is_empty()) {
+                if !last {
+                    return Step::Continue;
+                }
             }
             let first = !message.chunk_sent;
             message.chunk_sent = true;
             if last {
                 self.message = None;
             }
-            return Step::Event(Event::Chunk {
+            return Step::Event(Found::Chunk {
                 kind,
-                data,
+                at,
                 first,
                 last,
             });
@@ -501,23 +741,16 @@ impl Connection {
             return Step::Continue;
         }
         let message = self.message.take().expect("checked above");
-        let data = match (piece, message.parts) {
-            (Piece::Buffered(n), None) => self.read.split_to(n),
+        let at = match (piece, message.parts) {
+            (Piece::Buffered(n), None) => At::Read(n),
             (Piece::Buffered(n), Some(mut parts)) => {
                 parts.extend_from_slice(&self.read.data()[..n]);
                 self.read.advance(n);
-                parts.freeze()
+                At::Parts(parts)
             }
-            (Piece::Inflated, _) => Bytes::from(message.inflated),
+            (Piece::Inflated, _) => At::Inflated(message.inflated),
         };
-        let message = match kind {
-            MessageKind::Binary => Message::Binary(data),
-            MessageKind::Text => match Utf8Bytes::try_from_bytes(data) {
-                Ok(text) => Message::Text(text),
-                Err(_) => return Step::Event(self.on_failure(ProtocolError::InvalidUtf8)),
-            },
-        };
-        Step::Event(Event::Message(message))
+        Step::Event(Found::Data { kind, at })
     }
 
     /// Bytes held by the message being reassembled.

@@ -232,7 +232,7 @@ impl Connection {
 
     /// Fails a send of `needed` payload bytes that would take the queue past
     /// its limit or the connection past its memory budget.
-    pub(super) fn check_room(&self, needed: usize) -> Result<(), Error> {
+    pub(super) fn check_room(&mut self, needed: usize) -> Result<(), Error> {
         let needed = needed + MAX_HEADER_LEN;
         let queued = self.buffered_amount();
         let mut limit = self.config.max_send_queue;
@@ -247,7 +247,12 @@ impl Connection {
                 limit,
             });
         }
-        Ok(())
+        self.cover_from_pool(needed)
+            .map_err(|limit| Error::SendQueueFull {
+                queued,
+                needed,
+                limit,
+            })
     }
 
     pub(super) fn check_can_send(&self) -> Result<(), Error> {
@@ -337,10 +342,9 @@ pub(super) fn encode_frame(
     let header_len = header.encode(&mut raw);
     out.reserve(header_len + data.len());
     out.put_slice(&raw[..header_len]);
-    let start = out.len();
-    out.put_slice(data);
-    if let Some(key) = mask {
-        frame::apply_mask(&mut out[start..], key, 0);
+    match mask {
+        Some(key) => frame::extend_masked(out, data, key),
+        None => out.put_slice(data),
     }
 }
 

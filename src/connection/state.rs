@@ -18,7 +18,7 @@
 //! client waits for the server to do it (§7.1.1: "the underlying TCP
 //! connection, in most normal cases, SHOULD be closed first by the server").
 
-use super::{Connection, Event, Role};
+use super::{Connection, Role};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::ProtocolError;
 use crate::utf8::Utf8Bytes;
@@ -181,7 +181,7 @@ impl Connection {
 
     /// The peer's close frame arrived (RFC 6455 §5.5.1): reply with the same
     /// code unless this end sent its close first, then take no more input.
-    pub(super) fn on_close_received(&mut self, close: Option<CloseFrame>) -> Event {
+    pub(super) fn on_close_received(&mut self, close: Option<CloseFrame>) -> Option<CloseFrame> {
         let code = close.as_ref().map(|c| c.code);
         self.state.received = Some(match &close {
             Some(frame) => frame.clone(),
@@ -197,13 +197,13 @@ impl Connection {
             Role::Client => State::AwaitingEof,
         };
         self.drop_input();
-        Event::Message(super::Message::Close(close))
+        close
     }
 
     /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7) because of the
     /// peer, a deadline or the transport: queue a close frame with the
     /// error's code if none was sent, and discard further input.
-    pub(super) fn on_failure(&mut self, error: ProtocolError) -> Event {
+    pub(super) fn on_failure(&mut self, error: ProtocolError) -> ProtocolError {
         // 1006 is never sent; the peer is gone anyway.
         if !self.state.close_sent() && error.close_code() != CloseCode::ABNORMAL {
             self.queue_close(Some(error.close_code()), "");
@@ -216,7 +216,7 @@ impl Connection {
         self.state.failure = Some(error.clone());
         self.state.phase = State::Closed;
         self.drop_input();
-        Event::Failed(error)
+        error
     }
 
     /// The application fails the connection itself (RFC 6455 §7.1.7): its
@@ -242,7 +242,7 @@ impl Connection {
     /// Every received byte was turned into events. At the end of the
     /// transport without a close frame, the connection ended abnormally
     /// (RFC 6455 §7.1.5: 1006).
-    pub(super) fn on_input_exhausted(&mut self) -> Option<Event> {
+    pub(super) fn on_input_exhausted(&mut self) -> Option<ProtocolError> {
         (self.state.eof && self.state.accepts_input())
             .then(|| self.on_failure(ProtocolError::UnexpectedEof))
     }
@@ -260,6 +260,7 @@ impl Connection {
     }
 
     fn drop_input(&mut self) {
+        self.lent = super::recv::Lent::Nothing;
         self.read.release();
         self.frame = None;
         self.message = None;

@@ -138,7 +138,7 @@ pub(crate) struct Driver {
     stash_bytes: usize,
     /// The one timer, made on first use (it needs the runtime).
     sleep: Option<Pin<Box<Sleep>>>,
-    /// The deadline `sleep` is set to.
+    /// The deadline `sleep` is set to, until it fires.
     sleep_at: Option<Instant>,
     /// Once closed with bytes still queued: when to stop waiting for them.
     drain_deadline: Option<Instant>,
@@ -283,7 +283,12 @@ impl Driver {
             let sleep = self
                 .sleep
                 .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
-            if self.sleep_at != Some(at) {
+            // Only an earlier deadline moves the timer: one that moved later
+            // (keepalive and send deadlines move with every batch) lets the
+            // timer fire early once, a no-op for the core, and it is set
+            // again then. So a busy connection does not touch the timer
+            // wheel per message.
+            if self.sleep_at.is_none_or(|armed| at < armed) {
                 sleep.as_mut().reset(at);
                 self.sleep_at = Some(at);
             }

@@ -50,10 +50,10 @@ async fn connect_request(
     config: Config,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     let timeout = config.handshake_timeout;
-    within(timeout, async {
+    Box::pin(within(timeout, async {
         let stream = transport::open(scheme, &request).await?;
         client_handshake(stream, request, config).await
-    })
+    }))
     .await
 }
 
@@ -69,7 +69,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let timeout = config.handshake_timeout;
-    within(timeout, client_handshake(stream, request, config)).await
+    // Boxed while it runs, as the server's is.
+    Box::pin(within(timeout, client_handshake(stream, request, config))).await
 }
 
 /// The client's side of the handshake, the one place it is driven.
@@ -146,6 +147,22 @@ where
 /// # Ok(()) }
 /// ```
 pub async fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Rejection>,
+{
+    // The handshake's state (its head buffer, timer and parser) lives in a
+    // box of its own for as long as it runs: a task that goes on to serve
+    // the connection does not carry it.
+    Box::pin(server_handshake(stream, config, decide)).await
+}
+
+/// The server's side of the handshake, the one place it is driven.
+async fn server_handshake<S, F>(
     mut stream: S,
     config: Config,
     decide: F,

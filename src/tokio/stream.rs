@@ -209,7 +209,7 @@ where
 
 impl<S> WebSocketStream<S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     /// Splits into a read half and a write half that two tasks can use at
     /// once, over [`tokio::io::split`](::tokio::io::split) of the stream.
