@@ -91,10 +91,7 @@ fn main() -> Result<(), BoxError> {
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
-            tokio::spawn(async move {
-                // A client that goes away ends its task; nothing to report.
-                let _ = serve(implementation, stream).await;
-            });
+            serve(implementation, stream);
         }
     })
 }
@@ -123,65 +120,87 @@ impl Implementation {
     }
 }
 
-async fn serve(implementation: Implementation, mut stream: TcpStream) -> Result<(), BoxError> {
+/// Spawns the connection's task. Each implementation's future is its own
+/// task type, so a task is as large as that implementation needs, not the
+/// largest of them.
+fn serve(implementation: Implementation, stream: TcpStream) {
+    // The future is made inside the task's own (one copy of it, not a
+    // moved-in one plus the one awaited); a client that goes away ends its
+    // task, with nothing to report.
+    macro_rules! spawn {
+        ($future:expr) => {{
+            tokio::spawn(async move {
+                let _ = $future.await;
+            });
+        }};
+    }
     match implementation {
-        Implementation::WsprotoTokio => wsproto_tokio(stream).await,
-        Implementation::WsprotoMinimal => {
-            let conn = Box::pin(handshake(&mut stream)).await?;
-            minimal(stream, conn).await
-        }
-        Implementation::TokioTungstenite => {
-            use tokio_tungstenite::tungstenite::protocol::Role;
-            Box::pin(handshake(&mut stream)).await?;
-            let ws =
-                tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Server, None)
-                    .await;
-            echo(ws, Queue::AsRead, |item| match item {
-                Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
-                Ok(_) => Step::Skip,
-                Err(_) => Step::Stop,
-            })
-            .await
-        }
-        Implementation::TokioWebsockets => {
-            Box::pin(handshake(&mut stream)).await?;
-            let ws = tokio_websockets::ServerBuilder::new().serve(stream);
-            echo(ws, Queue::AfterReading, |item| match item {
-                Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
-                Ok(_) => Step::Skip,
-                Err(_) => Step::Stop,
-            })
-            .await
-        }
-        Implementation::Fastwebsockets => {
-            use fastwebsockets::{Frame, OpCode, Role, WebSocket};
-            Box::pin(handshake(&mut stream)).await?;
-            let mut ws = WebSocket::after_handshake(stream, Role::Server);
-            loop {
-                let frame = ws.read_frame().await?;
-                match frame.opcode {
-                    // A frame read keeps its masking key; the answer has none.
-                    OpCode::Binary | OpCode::Text => {
-                        ws.write_frame(Frame::new(true, frame.opcode, None, frame.payload))
-                            .await?
-                    }
-                    OpCode::Close => return Ok(()),
-                    _ => {}
-                }
+        Implementation::WsprotoTokio => spawn!(wsproto_tokio(stream)),
+        Implementation::WsprotoMinimal => spawn!(wsproto_minimal(stream)),
+        Implementation::TokioTungstenite => spawn!(tokio_tungstenite(stream)),
+        Implementation::TokioWebsockets => spawn!(tokio_websockets(stream)),
+        Implementation::Fastwebsockets => spawn!(fastwebsockets(stream)),
+        Implementation::Yawc => spawn!(yawc(stream)),
+    }
+}
+
+async fn wsproto_minimal(mut stream: TcpStream) -> Result<(), BoxError> {
+    let mut conn = Box::pin(handshake(&mut stream)).await?;
+    minimal(&stream, &mut conn).await
+}
+
+async fn tokio_tungstenite(mut stream: TcpStream) -> Result<(), BoxError> {
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    Box::pin(handshake(&mut stream)).await?;
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
+    echo(&mut ws, Queue::AsRead, |item| match item {
+        Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
+        Ok(_) => Step::Skip,
+        Err(_) => Step::Stop,
+    })
+    .await
+}
+
+async fn tokio_websockets(mut stream: TcpStream) -> Result<(), BoxError> {
+    Box::pin(handshake(&mut stream)).await?;
+    let mut ws = tokio_websockets::ServerBuilder::new().serve(stream);
+    echo(&mut ws, Queue::AfterReading, |item| match item {
+        Ok(message) if message.is_binary() || message.is_text() => Step::Echo(message),
+        Ok(_) => Step::Skip,
+        Err(_) => Step::Stop,
+    })
+    .await
+}
+
+async fn fastwebsockets(mut stream: TcpStream) -> Result<(), BoxError> {
+    use fastwebsockets::{Frame, OpCode, Role, WebSocket};
+    Box::pin(handshake(&mut stream)).await?;
+    let mut ws = WebSocket::after_handshake(stream, Role::Server);
+    loop {
+        let frame = ws.read_frame().await?;
+        match frame.opcode {
+            // A frame read keeps its masking key; the answer has none.
+            OpCode::Binary | OpCode::Text => {
+                ws.write_frame(Frame::new(true, frame.opcode, None, frame.payload))
+                    .await?
             }
-        }
-        Implementation::Yawc => {
-            use yawc::{OpCode, Options, Role, WebSocket};
-            Box::pin(handshake(&mut stream)).await?;
-            let ws = WebSocket::from_stream(stream, Role::Server, Options::default())?;
-            echo(ws, Queue::AsRead, |frame| match frame.opcode() {
-                OpCode::Binary | OpCode::Text => Step::Echo(frame),
-                OpCode::Close => Step::Stop,
-                _ => Step::Skip,
-            })
-            .await
+            OpCode::Close => return Ok(()),
+            _ => {}
         }
     }
+}
+
+async fn yawc(mut stream: TcpStream) -> Result<(), BoxError> {
+    use yawc::{OpCode, Options, Role, WebSocket};
+    Box::pin(handshake(&mut stream)).await?;
+    let mut ws = WebSocket::from_stream(stream, Role::Server, Options::default())?;
+    echo(&mut ws, Queue::AsRead, |frame| match frame.opcode() {
+        OpCode::Binary | OpCode::Text => Step::Echo(frame),
+        OpCode::Close => Step::Stop,
+        _ => Step::Skip,
+    })
+    .await
 }
 
 /// The opening handshake, server side, by wsproto's `ServerHandshake`: the
@@ -221,7 +240,9 @@ enum Queue {
     AfterReading,
 }
 
-/// Echoes over a `Stream + Sink`: waits for one item, takes every further
+/// Echoes over a `Stream + Sink` (borrowed: a stream moved into an async
+/// fn is stored twice in its future, which would count against idle
+/// memory): waits for one item, takes every further
 /// item that is ready without waiting (`now_or_never`), queueing each with
 /// `feed` (as it is read, or all after reading: whichever the library does
 /// best, see `Queue`), then flushes once: one write per readiness cycle
@@ -232,7 +253,7 @@ enum Queue {
 /// yawc's `poll_ready` flushes what is queued, so fed after reading each
 /// message costs it a write: it gets `Queue::AsRead`.
 async fn echo<W, I, M>(
-    mut ws: W,
+    ws: &mut W,
     queue: Queue,
     mut step: impl FnMut(I) -> Step<M>,
 ) -> Result<(), BoxError>
@@ -268,7 +289,7 @@ where
 }
 
 /// The hand-written loop over the core's public API.
-async fn minimal(stream: TcpStream, mut conn: Connection) -> Result<(), BoxError> {
+async fn minimal(stream: &TcpStream, conn: &mut Connection) -> Result<(), BoxError> {
     const MIN_READ: usize = 4 * 1024;
     const MAX_READ: usize = 64 * 1024;
     let mut chunk = MIN_READ;
@@ -292,8 +313,8 @@ async fn minimal(stream: TcpStream, mut conn: Connection) -> Result<(), BoxError
         } else {
             MIN_READ
         };
-        let open = echo_events(&mut conn)?;
-        write_queued(&stream, &mut conn).await?;
+        let open = echo_events(conn)?;
+        write_queued(stream, conn).await?;
         if !open || n == 0 {
             return Ok(());
         }
@@ -335,8 +356,8 @@ async fn write_queued(stream: &TcpStream, conn: &mut Connection) -> io::Result<(
 
 /// Our tokio adapter: its own handshake, then the generic echo loop.
 async fn wsproto_tokio(stream: TcpStream) -> Result<(), BoxError> {
-    let ws = Box::pin(wsproto::tokio::accept(stream)).await?;
-    echo(ws, Queue::AfterReading, |item| match item {
+    let mut ws = Box::pin(wsproto::tokio::accept(stream)).await?;
+    echo(&mut ws, Queue::AfterReading, |item| match item {
         Ok(message @ (Message::Binary(_) | Message::Text(_))) => Step::Echo(message),
         Ok(Message::Close(_)) | Err(_) => Step::Stop,
         Ok(_) => Step::Skip,
