@@ -241,6 +241,34 @@ async fn a_wss_connection_splits_into_halves_that_two_tasks_use_at_once() {
     assert_eq!(server.await.unwrap().unwrap(), 50);
 }
 
+#[tokio::test]
+async fn reconnecting_stops_at_once_on_a_certificate_that_does_not_verify() {
+    use futures::StreamExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The server's CA is not the one the client trusts.
+    let pki = pki();
+    let other = pki_for(&["localhost"]);
+    let (port, _server) = echo_server(&pki, 1).await;
+    let connector = Connector::new(client_config(&other));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let mut connections = wsproto::tokio::reconnect::Reconnect::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let connector = connector.clone();
+        async move { connector.connect(&format!("wss://localhost:{port}/")).await }
+    });
+    let err = match connections.next().await {
+        Some(Err(err)) => err,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(
+        matches!(tls_error(&err), Some(rustls::Error::InvalidCertificate(_))),
+        "{err:?}"
+    );
+    assert!(connections.next().await.is_none());
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+}
+
 #[test]
 fn building_configurations_installs_no_process_wide_provider() {
     let runtime = tokio::runtime::Builder::new_current_thread()
