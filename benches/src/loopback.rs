@@ -21,6 +21,7 @@ pub const IMPLS: &[&str] = &[
     "tokio-tungstenite",
     "tokio-websockets",
     "fastwebsockets",
+    "fastwebsockets_corked",
     "yawc",
 ];
 

@@ -32,14 +32,19 @@
 //!   frame. It has no way to queue frames without writing them, and its
 //!   `read_frame` is not cancel-safe (a frame header is consumed before the
 //!   rest is awaited), so it writes once per frame.
+//! - `fastwebsockets_corked`: the same over `Corked`, a socket wrapper of
+//!   this harness that holds what is written until a read is about to wait:
+//!   one write per readiness cycle, what the library would do if it could.
 
 use std::alloc::System;
 use std::error::Error;
 use std::io::{self, BufRead, IoSlice, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use cap::Cap;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use wsproto::handshake::{Accept, ServerHandshake};
 use wsproto::{Config, Connection, Event, Message};
@@ -103,6 +108,7 @@ enum Implementation {
     TokioTungstenite,
     TokioWebsockets,
     Fastwebsockets,
+    FastwebsocketsCorked,
     Yawc,
 }
 
@@ -114,6 +120,7 @@ impl Implementation {
             "tokio-tungstenite" => Self::TokioTungstenite,
             "tokio-websockets" => Self::TokioWebsockets,
             "fastwebsockets" => Self::Fastwebsockets,
+            "fastwebsockets_corked" => Self::FastwebsocketsCorked,
             "yawc" => Self::Yawc,
             _ => return None,
         })
@@ -140,6 +147,7 @@ fn serve(implementation: Implementation, stream: TcpStream) {
         Implementation::TokioTungstenite => spawn!(tokio_tungstenite(stream)),
         Implementation::TokioWebsockets => spawn!(tokio_websockets(stream)),
         Implementation::Fastwebsockets => spawn!(fastwebsockets(stream)),
+        Implementation::FastwebsocketsCorked => spawn!(fastwebsockets_corked(stream)),
         Implementation::Yawc => spawn!(yawc(stream)),
     }
 }
@@ -174,8 +182,20 @@ async fn tokio_websockets(mut stream: TcpStream) -> Result<(), BoxError> {
 }
 
 async fn fastwebsockets(mut stream: TcpStream) -> Result<(), BoxError> {
-    use fastwebsockets::{Frame, OpCode, Role, WebSocket};
     Box::pin(handshake(&mut stream)).await?;
+    fastwebsockets_echo(stream).await
+}
+
+async fn fastwebsockets_corked(mut stream: TcpStream) -> Result<(), BoxError> {
+    Box::pin(handshake(&mut stream)).await?;
+    fastwebsockets_echo(Corked::new(stream)).await
+}
+
+async fn fastwebsockets_echo<S>(stream: S) -> Result<(), BoxError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use fastwebsockets::{Frame, OpCode, Role, WebSocket};
     let mut ws = WebSocket::after_handshake(stream, Role::Server);
     loop {
         let frame = ws.read_frame().await?;
@@ -187,6 +207,95 @@ async fn fastwebsockets(mut stream: TcpStream) -> Result<(), BoxError> {
             }
             OpCode::Close => return Ok(()),
             _ => {}
+        }
+    }
+}
+
+/// A socket that holds what is written until a read is about to wait (or
+/// 64 KiB are held, or it is flushed): one write per readiness cycle for a
+/// library that writes every frame as it goes.
+struct Corked {
+    inner: TcpStream,
+    held: Vec<u8>,
+    written: usize,
+}
+
+impl Corked {
+    const LIMIT: usize = 64 * 1024;
+
+    fn new(inner: TcpStream) -> Self {
+        Self {
+            inner,
+            held: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// Writes everything held.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.written < self.held.len() {
+            match Pin::new(&mut self.inner).poll_write(cx, &self.held[self.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.held.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for Corked {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            // About to wait for input: send what was held first.
+            Poll::Pending => match this.poll_drain(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Pending,
+            },
+            ready => ready,
+        }
+    }
+}
+
+impl AsyncWrite for Corked {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.held.len() >= Self::LIMIT {
+            match this.poll_drain(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        this.held.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_flush(cx),
+            other => other,
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
+            other => other,
         }
     }
 }
