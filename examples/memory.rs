@@ -15,7 +15,7 @@ use std::alloc::System;
 use cap::Cap;
 use wsproto::deflate::{Compressor, Decompressor};
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
-use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, Outcome, ServerHandshake};
 use wsproto::{Config, Connection, Event, Message};
 
 #[global_allocator]
@@ -43,10 +43,10 @@ fn established(config: Config, messages: usize) -> (Connection, Connection) {
         .expect("a whole request");
     let (response, mut server) = server.accept(Accept::new()).expect("accepted");
     client.handle_read(&response);
-    let (_, mut client) = client
-        .poll_response()
-        .expect("a valid response")
-        .expect("a whole response");
+    let Some(Outcome::Accepted(_, mut client)) = client.poll_response().expect("a valid response")
+    else {
+        panic!("not accepted");
+    };
     for i in 0..messages {
         client
             .send_text(format!(
@@ -113,12 +113,7 @@ fn main() {
     println!("| window bits | compressor | decompressor | both, per connection |");
     println!("|---|---|---|---|");
     for bits in 9..=15u8 {
-        let params = NegotiatedDeflate {
-            compress_window_bits: bits,
-            compress_no_context_takeover: false,
-            decompress_window_bits: bits,
-            decompress_no_context_takeover: false,
-        };
+        let params = NegotiatedDeflate::new(bits, false, bits, false);
         let (compressor, deflate) = heap_of(|| Compressor::new(&params, 6));
         let (decompressor, inflate) = heap_of(|| Decompressor::new(&params));
         println!(

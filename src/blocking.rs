@@ -24,8 +24,8 @@ use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, Payload, State, TextPayload};
 use crate::error::ProtocolError;
 use crate::handshake::{
-    Accept, BuildError, ClientHandshake, ClientRequest, HandshakeError, Request, Response,
-    ServerHandshake,
+    Accept, BuildError, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
+    ResponseError, ServerHandshake,
 };
 use crate::Config;
 
@@ -34,6 +34,11 @@ const READ_CHUNK: usize = 4 * 1024;
 
 /// How many bytes one `read` may ask for while a large frame arrives.
 const MAX_READ_CHUNK: usize = 64 * 1024;
+
+/// After a rejection, how long to read (and drop) what the client still
+/// sends before closing, and how much of it at most: a lingering close.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1 << 20;
 
 /// A blocking byte stream whose reads can time out: how the adapter drives
 /// the connection's timers (keepalive, idle, close, handshake).
@@ -58,10 +63,14 @@ pub trait Transport: Read + Write {
         Ok(())
     }
 
-    /// Shuts the write side down (a TCP FIN), once the connection has said
-    /// the transport may end ([`Connection::poll_shutdown`]): the peer sees
-    /// the end at once, even while this end keeps the stream. The default
-    /// does nothing; the stream then ends when it is dropped.
+    /// Shuts the write side down (a TCP FIN) while reads go on: once the
+    /// connection has said the transport may end
+    /// ([`Connection::poll_shutdown`]), so the peer sees the end at once even
+    /// while this end keeps the stream, and after a rejection, so the client
+    /// reads the whole response before the connection closes (the drain
+    /// that follows runs only when this succeeds, since it relies on read
+    /// timeouts). The default does nothing; the stream then ends when it is
+    /// dropped.
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -139,6 +148,13 @@ impl<S: Read + Write> Transport for NoTimeouts<S> {
     fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
     }
+
+    /// Unsupported: the inner stream cannot be half-closed, and without read
+    /// timeouts the drain after a rejection could wait on the peer forever,
+    /// so it is skipped.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// Connects to a `ws://` URL over TCP and runs the client handshake.
@@ -172,11 +188,17 @@ pub fn client<S: Transport>(
     let deadline = Deadline::start(&mut stream, timeout)?;
     let mut buf = [0u8; 4096];
     loop {
-        if let Some((response, conn)) = handshake.poll_response()? {
-            deadline.finish(&mut stream)?;
-            return Ok((WebSocket::from_parts(stream, conn), response));
+        match handshake.poll_response()? {
+            Some(Outcome::Accepted(response, conn)) => {
+                deadline.finish(&mut stream)?;
+                return Ok((WebSocket::from_parts(stream, conn), response));
+            }
+            Some(Outcome::Rejected(response)) => return Err(Error::Refused(Box::new(response))),
+            None => {}
         }
-        let n = deadline.read(&mut stream, &mut buf)?;
+        let n = deadline
+            .read(&mut stream, &mut buf)?
+            .ok_or(Error::Response(ResponseError::Timeout))?;
         handshake.handle_read(&buf[..n]);
     }
 }
@@ -191,7 +213,11 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
 /// Origin, offered subprotocols) and accepts it or rejects it.
 ///
 /// A malformed request is answered with 400 (426 for a wrong version, 431
-/// for an oversized head) without calling `decide`.
+/// for an oversized head) without calling `decide`. After any rejection the
+/// write side is shut down and what the client still sends is read and
+/// dropped, for at most a second and 1 MiB, before the stream is closed (a
+/// lingering close, RFC 9112 §9.6), so the client reads the whole response
+/// instead of a connection reset.
 ///
 /// ```no_run
 /// use wsproto::blocking::{self, Rejection};
@@ -227,10 +253,13 @@ where
                 // The peer hears why; our error is the handshake's, whatever the write does.
                 let _ = stream.write_all(&ServerHandshake::reject_error(&e));
                 let _ = stream.flush();
+                linger(&mut stream);
                 return Err(e.into());
             }
         }
-        let n = deadline.read(&mut stream, &mut buf)?;
+        let n = deadline
+            .read(&mut stream, &mut buf)?
+            .ok_or(Error::Request(RequestError::Timeout))?;
         handshake.handle_read(&buf[..n]);
     };
     deadline.finish(&mut stream)?;
@@ -250,6 +279,7 @@ where
             let response = ServerHandshake::reject(rejection.status, &headers, &rejection.body)?;
             stream.write_all(&response)?;
             stream.flush()?;
+            linger(&mut stream);
             Err(Error::Rejected(rejection.status))
         }
     }
@@ -280,7 +310,8 @@ impl Rejection {
         self
     }
 
-    /// Sets the body, sent as `text/plain`.
+    /// Sets the body, sent as `text/plain; charset=utf-8` unless a
+    /// `Content-Type` header says otherwise.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
@@ -293,6 +324,31 @@ impl From<BuildError> for Rejection {
     }
 }
 
+/// A lingering close after a rejection (RFC 9112 §9.6): half-close, then
+/// read and drop what the client still sends, until it closes too or the
+/// time or byte budget is spent. Closing with unread bytes would make the
+/// kernel answer with a reset, and the client could lose the response.
+fn linger<S: Transport>(stream: &mut S) {
+    if stream.shutdown_write().is_err() {
+        return;
+    }
+    let until = Instant::now() + LINGER_TIME;
+    let mut left = LINGER_BYTES;
+    let mut buf = [0u8; 4096];
+    while left > 0 {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() || stream.set_read_timeout(Some(wait)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => left = left.saturating_sub(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
 /// The opening handshake's time limit, applied as socket read timeouts.
 struct Deadline(Option<Instant>);
 
@@ -302,19 +358,20 @@ impl Deadline {
         Ok(Self(timeout.map(|t| Instant::now() + t)))
     }
 
-    /// Reads some bytes before the deadline; the end of the stream is an error.
-    fn read<S: Transport>(&self, stream: &mut S, buf: &mut [u8]) -> Result<usize, Error> {
+    /// Reads some bytes before the deadline: `None` once it has passed; the
+    /// end of the stream is an error.
+    fn read<S: Transport>(&self, stream: &mut S, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         loop {
             if let Some(deadline) = self.0 {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Err(Error::Handshake(HandshakeError::Timeout));
+                    return Ok(None);
                 }
                 stream.set_read_timeout(Some(left))?;
             }
             match stream.read(buf) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
-                Ok(n) => return Ok(n),
+                Ok(n) => return Ok(Some(n)),
                 Err(e) if is_timeout(&e) && self.0.is_some() => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
@@ -341,9 +398,19 @@ pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
-    /// The opening handshake failed.
+    /// The client's opening handshake request was invalid, too large or too
+    /// slow; the server answered it with [`RequestError::status`].
     #[error("handshake failed: {0}")]
-    Handshake(#[from] HandshakeError),
+    Request(#[from] RequestError),
+    /// The server's opening handshake response was invalid, too large or
+    /// too slow.
+    #[error("handshake failed: {0}")]
+    Response(#[from] ResponseError),
+    /// The server answered with a status other than 101 (a 401, a 3xx
+    /// redirect, ...): the response, with the beginning of its body
+    /// (RFC 6455 §4.1: handled as HTTP says).
+    #[error("the server answered {} {:?} instead of 101 Switching Protocols", .0.status(), .0.reason())]
+    Refused(Box<Response>),
     /// A request or response could not be built (a bad URL, `wss://`, a
     /// header that may not be set).
     #[error("{0}")]

@@ -52,6 +52,10 @@ pub struct Config {
     pub send_timeout: Option<Duration>,
     /// The opening handshake's time limit ([`Config::handshake_timeout`]).
     pub handshake_timeout: Option<Duration>,
+    /// The opening handshake's head size limit ([`Config::max_handshake_size`]).
+    pub max_handshake_size: usize,
+    /// The opening handshake's header count limit ([`Config::max_handshake_headers`]).
+    pub max_handshake_headers: usize,
     /// The permessage-deflate settings ([`Config::deflate`]).
     pub deflate: DeflateConfig,
 }
@@ -73,6 +77,8 @@ impl Default for Config {
             close_timeout: Some(Duration::from_secs(10)),
             send_timeout: Some(Duration::from_secs(30)),
             handshake_timeout: Some(Duration::from_secs(10)),
+            max_handshake_size: 16 * 1024,
+            max_handshake_headers: 64,
             deflate: DeflateConfig::default(),
         }
     }
@@ -237,10 +243,38 @@ impl Config {
     /// or [`ServerHandshake`](crate::handshake::ServerHandshake) until the
     /// response or request head is complete. Default 10 s; `None` waits
     /// forever. On expiry the handshake fails with
-    /// [`HandshakeError::Timeout`](crate::handshake::HandshakeError::Timeout).
+    /// [`RequestError::Timeout`](crate::handshake::RequestError::Timeout) or
+    /// [`ResponseError::Timeout`](crate::handshake::ResponseError::Timeout).
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The largest HTTP head the opening handshake reads from the peer (the
+    /// request for a server, the response for a client), in bytes, from the
+    /// request or status line to the blank line that ends it, inclusive.
+    /// Default 16 KiB.
+    ///
+    /// A head that has not ended within this many bytes fails as soon as the
+    /// bytes are there, without waiting for more; a server answers 431
+    /// (RFC 6585 §5). A handshake buffers at most this much plus one read,
+    /// and then at most a frame ([`max_frame_size`](Self::max_frame_size)
+    /// plus 14 bytes) after the head until the connection is handed over.
+    #[must_use]
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// The most header lines the peer's handshake head may have. Default 64.
+    ///
+    /// More fails the handshake; a server answers 431 (RFC 6585 §5).
+    /// Parsing allocates an array of this many entries (32 bytes each on
+    /// 64-bit targets) once, when the head is complete.
+    #[must_use]
+    pub fn max_handshake_headers(mut self, count: usize) -> Self {
+        self.max_handshake_headers = count;
         self
     }
 

@@ -74,8 +74,8 @@ pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};
 pub use config::Config;
 pub use connection::{
-    Connection, Event, EventRef, Message, MessageKind, Payload, PreparedMessage, Role, State,
-    TextPayload,
+    Connection, Event, EventRef, Message, MessageKind, Negotiated, Payload, PreparedMessage, Role,
+    State, TextPayload,
 };
 pub use error::{Error, ProtocolError};
 pub use pool::MemoryPool;

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use wsproto::blocking::{self, Error, Rejection};
-use wsproto::handshake::{Accept, ClientRequest, HandshakeError};
+use wsproto::handshake::{Accept, ClientRequest, RequestError};
 use wsproto::Message;
 use wsproto::{Bytes, CloseCode, Config, ProtocolError};
 
@@ -80,7 +80,7 @@ fn application_rejects_a_request_with_its_own_status() {
         .map(|_| ())
     });
     let err = blocking::connect(&format!("{url}/private")).unwrap_err();
-    let Error::Handshake(HandshakeError::UnexpectedStatus(response)) = err else {
+    let Error::Refused(response) = err else {
         panic!("expected a 401, got {err:?}");
     };
     assert_eq!(response.status(), 401);
@@ -131,6 +131,8 @@ fn raw_exchange(url_listener: TcpListener, request: &'static [u8]) -> (String, R
     stream.write_all(request).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    // The server lingers until we close.
+    drop(stream);
     (response, server.join().unwrap())
 }
 
@@ -145,7 +147,7 @@ fn malformed_request_gets_400_naming_the_problem() {
     assert!(response.contains("Sec-WebSocket-Key"), "{response}");
     assert!(matches!(
         result,
-        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+        Err(Error::Request(RequestError::MissingHeader(_)))
     ));
 }
 
@@ -245,7 +247,7 @@ fn handshake_timeout_drops_a_peer_that_sends_half_a_request() {
     peer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     assert!(matches!(
         server.join().unwrap(),
-        Err(Error::Handshake(HandshakeError::Timeout))
+        Err(Error::Request(RequestError::Timeout))
     ));
 }
 
@@ -283,6 +285,63 @@ fn user_read_timeout_returns_without_losing_data() {
     assert!(matches!(ws.read(), Ok(Message::Close(_))));
     assert!(matches!(ws.read(), Err(Error::Closed)));
     server.join().unwrap().unwrap();
+}
+
+/// A client that keeps sending after its request head (a large body, say)
+/// while the server rejects it. The server must not close with those bytes
+/// unread: the kernel would answer with a reset, which on loopback arrives
+/// after the response and ends the read with `ECONNRESET` instead of the
+/// end of the stream (and on a real network can destroy the response in
+/// the client's buffer). With the lingering close the response is followed
+/// by a clean end of stream, whichever rejection path answered.
+#[test]
+fn rejection_reaches_a_client_still_sending_and_ends_with_fin_not_reset() {
+    for app_rejects in [true, false] {
+        let (listener, _) = listener();
+        let addr = listener.local_addr().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let server = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let result = blocking::accept_with(stream, Config::default(), |_| {
+                Err(Rejection::new(403).body("go away"))
+            });
+            // The stream is closed by now.
+            done_tx.send(()).unwrap();
+            result.map(|_| ())
+        });
+        let mut peer = TcpStream::connect(addr).unwrap();
+        peer.set_read_timeout(Some(LIMIT)).unwrap();
+        let version = if app_rejects { "13" } else { "8" };
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+        );
+        peer.write_all(head.as_bytes()).unwrap();
+        // Far more than the server reads with the head, less than it drains.
+        let _ = peer.write_all(&vec![0x5a; 256 * 1024]);
+        let _ = peer.shutdown(std::net::Shutdown::Write);
+        // Read only once the server has closed: any reset has happened.
+        done_rx.recv().unwrap();
+        let mut response = Vec::new();
+        let read = peer.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response);
+        assert!(read.is_ok(), "{read:?} after {response:?}");
+        if app_rejects {
+            assert!(
+                response.starts_with("HTTP/1.1 403 Forbidden\r\n"),
+                "{response}"
+            );
+            assert!(response.ends_with("\r\n\r\ngo away"), "{response}");
+            assert!(matches!(server.join().unwrap(), Err(Error::Rejected(403))));
+        } else {
+            assert!(response.starts_with("HTTP/1.1 426 "), "{response}");
+            assert!(response.ends_with("(RFC 6455 §4.4)\n"), "{response}");
+            assert!(matches!(
+                server.join().unwrap(),
+                Err(Error::Request(RequestError::UnsupportedVersion(_)))
+            ));
+        }
+    }
 }
 
 /// Runs `server` on a thread and waits for its result at most `LIMIT`: a

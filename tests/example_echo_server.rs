@@ -58,7 +58,12 @@ fn a_client_trickling_its_request_is_dropped_at_the_handshake_timeout() {
     let _ = slow.read_to_end(&mut rest);
     let result = server.join().unwrap();
     assert!(
-        matches!(result, Err(wsproto::blocking::Error::Handshake(_))),
+        matches!(
+            result,
+            Err(wsproto::blocking::Error::Request(
+                wsproto::handshake::RequestError::Timeout
+            ))
+        ),
         "{result:?}"
     );
     assert!(

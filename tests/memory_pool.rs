@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use cap::Cap;
 use flate2::{Compress, Compression, FlushCompress};
-use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+use wsproto::extensions::NegotiatedDeflate;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
-use wsproto::{Config, Connection, Event, MemoryPool, ProtocolError, Role};
+use wsproto::{Config, Connection, Event, MemoryPool, Negotiated, ProtocolError, Role};
 
 #[global_allocator]
 static HEAP: Cap<System> = Cap::new(System, usize::MAX);
@@ -54,12 +54,7 @@ fn compressed_frame(len: usize) -> Vec<u8> {
 }
 
 fn negotiated() -> NegotiatedDeflate {
-    NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: false,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: false,
-    }
+    NegotiatedDeflate::new(15, false, 15, false)
 }
 
 #[test]
@@ -73,8 +68,8 @@ fn connections_sharing_a_pool_never_take_the_process_past_it() {
             let wire = wire.clone();
             let config = Config::default().memory_pool(Some(pool.clone()));
             std::thread::spawn(move || {
-                let mut server = Connection::new(Role::Server, config);
-                server.enable_deflate(negotiated(), &DeflateConfig::default());
+                let negotiated = Negotiated::new().deflate(negotiated());
+                let mut server = Connection::with_negotiated(Role::Server, config, negotiated);
                 let mut events = Vec::new();
                 for piece in wire.chunks(16 * 1024) {
                     server.handle_read(piece);

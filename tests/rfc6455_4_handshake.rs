@@ -5,9 +5,10 @@
 
 use proptest::prelude::*;
 use wsproto::entropy::SeededEntropy;
+use wsproto::extensions::CustomExtension;
 use wsproto::handshake::{
-    accept_key, Accept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Request,
-    Response, ServerHandshake,
+    accept_key, Accept, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
+    ResponseError, ServerHandshake,
 };
 use wsproto::{Config, Connection, Event, Message, Role};
 
@@ -34,12 +35,20 @@ fn server() -> ServerHandshake {
     ServerHandshake::with_entropy(Config::default(), Box::new(SeededEntropy::new(2)))
 }
 
-fn read_request(chunks: &[&[u8]]) -> Result<Option<Request>, HandshakeError> {
+fn read_request(chunks: &[&[u8]]) -> Result<Option<Request>, RequestError> {
     let mut server = server();
     for chunk in chunks {
         server.handle_read(chunk);
     }
     server.poll_request()
+}
+
+/// The response and connection of an accepted handshake.
+fn accepted(outcome: Option<Outcome>) -> (Response, Connection) {
+    match outcome {
+        Some(Outcome::Accepted(response, conn)) => (response, conn),
+        other => panic!("not accepted: {other:?}"),
+    }
 }
 
 fn text(event: Option<Event>) -> String {
@@ -57,7 +66,7 @@ fn connect(request: ClientRequest, accept: Accept) -> (Response, Connection, Con
     server.poll_request().unwrap().expect("the whole request");
     let (response, server_conn) = server.accept(accept).unwrap();
     client.handle_read(&response);
-    let (response, client_conn) = client.poll_response().unwrap().expect("the whole response");
+    let (response, client_conn) = accepted(client.poll_response().unwrap());
     (response, client_conn, server_conn)
 }
 
@@ -119,7 +128,7 @@ fn client_and_server_handshake_then_exchange_messages() {
         .accept(Accept::new().subprotocol("v2").unwrap())
         .unwrap();
     client.handle_read(&response);
-    let (response, mut client_conn) = client.poll_response().unwrap().unwrap();
+    let (response, mut client_conn) = accepted(client.poll_response().unwrap());
     assert_eq!(response.status(), 101);
     assert_eq!(response.subprotocol(), Some("v2"));
     assert_eq!(client_conn.role(), Role::Client);
@@ -150,14 +159,45 @@ fn client_and_server_agree_on_no_subprotocol() {
 }
 
 #[test]
-fn extension_answer_reaches_the_client() {
+fn custom_extension_answer_reaches_both_connections() {
+    let ext = CustomExtension::new("x-trace").unwrap();
     let request = ClientRequest::new("example.com", "/")
         .unwrap()
-        .extension("permessage-deflate; client_max_window_bits")
-        .unwrap();
-    let accept = Accept::new().extensions("permessage-deflate").unwrap();
-    let (response, _, _) = connect(request, accept);
+        .extension(ext.clone());
+    let accept = Accept::new().extension(ext.clone().param("id", Some("7")).unwrap());
+    let (response, client, server) = connect(request, accept);
+    let expected = match cfg!(feature = "deflate") {
+        true => "permessage-deflate, x-trace; id=7",
+        false => "x-trace; id=7",
+    };
+    assert_eq!(response.extensions(), Some(expected));
+    assert_eq!(client.extensions(), server.extensions());
+    assert_eq!(
+        client.extensions()[0].params().next(),
+        Some(("id", Some("7")))
+    );
+}
+
+/// The hand-written permessage-deflate answer that used to leave the
+/// server's codec off (the client's compressed frames then failed with
+/// 1002): a typed answer always turns it on.
+#[cfg(feature = "deflate")]
+#[test]
+fn hand_written_permessage_deflate_answer_enables_the_codec() {
+    use wsproto::extensions::DeflateParams;
+    use wsproto::handshake::DeflateAnswer;
+
+    let request = ClientRequest::new("example.com", "/").unwrap();
+    let accept = Accept::new().deflate(DeflateAnswer::Accept(DeflateParams::default()));
+    let (response, mut client, mut server) = connect(request, accept);
     assert_eq!(response.extensions(), Some("permessage-deflate"));
+    let message = "compress me, ".repeat(20);
+    client.send_text(message.as_str()).unwrap();
+    while let Some(bytes) = client.poll_transmit() {
+        assert_eq!(bytes[0] & 0x40, 0x40, "RSV1: compressed");
+        server.handle_read(&bytes);
+    }
+    assert_eq!(text(server.poll_event()), message);
 }
 
 #[test]
@@ -182,7 +222,7 @@ fn client_hands_a_frame_in_the_same_read_to_the_connection() {
     .into_bytes();
     input.extend_from_slice(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
     client.handle_read(&input);
-    let (_, mut conn) = client.poll_response().unwrap().unwrap();
+    let (_, mut conn) = accepted(client.poll_response().unwrap());
     assert_eq!(text(conn.poll_event()), "Hello");
 }
 
@@ -196,13 +236,13 @@ fn request_fed_one_byte_at_a_time_reads_the_same_as_all_at_once() {
 
 #[test]
 fn server_rejects_head_over_the_cap_with_431_without_waiting_for_more() {
-    let mut server = server().with_limits(HandshakeLimits::default());
+    let mut server = server();
     // A head that never ends: 16 KiB and the server must not wait for more.
     server.handle_read(b"GET / HTTP/1.1\r\nX-Filler: ");
     server.handle_read(&vec![b'a'; 16 * 1024]);
     let err = server.poll_request().unwrap_err();
-    assert_eq!(err, HandshakeError::HeadTooLarge { limit: 16 * 1024 });
-    assert_eq!(err.status(), Some(431));
+    assert_eq!(err, RequestError::HeadTooLarge { limit: 16 * 1024 });
+    assert_eq!(err.status(), 431);
     let response = ServerHandshake::reject_error(&err);
     assert!(response.starts_with(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"));
 }
@@ -215,8 +255,8 @@ fn server_rejects_more_than_64_headers_with_431() {
     }
     request.push_str("\r\n");
     let err = read_request(&[request.as_bytes()]).unwrap_err();
-    assert_eq!(err, HandshakeError::TooManyHeaders { limit: 64 });
-    assert_eq!(err.status(), Some(431));
+    assert_eq!(err, RequestError::TooManyHeaders { limit: 64 });
+    assert_eq!(err.status(), 431);
 }
 
 #[test]
@@ -242,7 +282,7 @@ fn server_merges_repeated_subprotocol_lines() {
 fn server_rejects_missing_version_with_426_naming_version_13() {
     let request = REQUEST.replace("Sec-WebSocket-Version: 13\r\n", "");
     let err = read_request(&[request.as_bytes()]).unwrap_err();
-    assert_eq!(err.status(), Some(426));
+    assert_eq!(err.status(), 426);
     let response = ServerHandshake::reject_error(&err);
     let response = std::str::from_utf8(&response).unwrap();
     assert!(response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
@@ -279,7 +319,7 @@ fn application_rejects_an_origin_with_403_and_the_client_sees_it() {
     )
     .unwrap();
     client.handle_read(&rejection);
-    let Err(HandshakeError::UnexpectedStatus(response)) = client.poll_response() else {
+    let Ok(Some(Outcome::Rejected(response))) = client.poll_response() else {
         panic!("expected the 403");
     };
     assert_eq!(response.status(), 403);
@@ -296,9 +336,8 @@ fn client_refuses_a_response_to_another_key() {
     let _ = client.poll_transmit();
     client.handle_read(&response);
     let err = client.poll_response().expect_err("a mismatch");
-    assert_eq!(err, HandshakeError::AcceptMismatch);
+    assert_eq!(err, ResponseError::AcceptMismatch);
     assert!(err.to_string().contains("Sec-WebSocket-Accept"));
-    assert_eq!(err.status(), None);
 }
 
 proptest! {
@@ -322,7 +361,8 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_server(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..8)) {
-        let mut server = server().with_limits(HandshakeLimits::default().max_head_size(512).max_headers(8));
+        let config = Config::default().max_handshake_size(512).max_handshake_headers(8);
+        let mut server = ServerHandshake::with_entropy(config, Box::new(SeededEntropy::new(2)));
         for chunk in &chunks {
             server.handle_read(chunk);
             if let Err(e) = server.poll_request() {

@@ -9,9 +9,9 @@ use std::alloc::System;
 
 use cap::Cap;
 use wsproto::deflate::Compressor;
-use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+use wsproto::extensions::NegotiatedDeflate;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
-use wsproto::{Config, Connection, Event, ProtocolError, Role};
+use wsproto::{Config, Connection, Event, Negotiated, ProtocolError, Role};
 
 #[global_allocator]
 static HEAP: Cap<System> = Cap::new(System, usize::MAX);
@@ -19,12 +19,7 @@ static HEAP: Cap<System> = Cap::new(System, usize::MAX);
 const MIB: usize = 1 << 20;
 
 fn negotiated() -> NegotiatedDeflate {
-    NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: false,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: false,
-    }
+    NegotiatedDeflate::new(15, false, 15, false)
 }
 
 /// The payload of one compressed message of 1 GiB of zeros. After the first
@@ -69,8 +64,11 @@ fn a_frame_that_would_inflate_to_1_gib_is_stopped_at_the_limit() {
     drop(payload);
 
     let config = Config::default().max_message_size(limit);
-    let mut server = Connection::new(Role::Server, config);
-    server.enable_deflate(negotiated(), &DeflateConfig::default());
+    let mut server = Connection::with_negotiated(
+        Role::Server,
+        config,
+        Negotiated::new().deflate(negotiated()),
+    );
     let baseline = HEAP.allocated();
     // Everything held so far stays: the wire bytes, the connection's state.
     let allowed = baseline + wire.len() + limit + MIB;

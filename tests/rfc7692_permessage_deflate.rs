@@ -6,26 +6,21 @@
 
 use wsproto::entropy::SeededEntropy;
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
-use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use wsproto::{Bytes, Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
+use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, Outcome, ServerHandshake};
+use wsproto::{
+    Bytes, Config, Connection, Event, Message, MessageKind, Negotiated, ProtocolError, Role,
+};
 
 /// Both sides as negotiated by the RFC's examples: 15-bit windows, context takeover.
 fn takeover() -> NegotiatedDeflate {
-    NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: false,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: false,
-    }
+    NegotiatedDeflate::new(15, false, 15, false)
 }
 
 /// A connection with permessage-deflate on, compressing every message.
 fn deflating(role: Role, negotiated: NegotiatedDeflate) -> Connection {
     let deflate = DeflateConfig::default().compression_threshold(0);
-    let mut conn =
-        Connection::with_entropy(role, Config::default(), Box::new(SeededEntropy::new(5)));
-    conn.enable_deflate(negotiated, &deflate);
-    conn
+    let config = Config::default().deflate(deflate);
+    Connection::with_negotiated(role, config, Negotiated::new().deflate(negotiated))
 }
 
 fn sent(conn: &mut Connection) -> Vec<u8> {
@@ -86,10 +81,7 @@ fn rfc7692_7_2_3_2_shared_window_in_both_directions() {
 
 #[test]
 fn rfc7692_7_2_3_2_no_context_takeover_repeats_the_first_bytes() {
-    let negotiated = NegotiatedDeflate {
-        compress_no_context_takeover: true,
-        ..takeover()
-    };
+    let negotiated = NegotiatedDeflate::new(15, true, 15, false);
     let mut server = deflating(Role::Server, negotiated);
     server.send_text("Hello").unwrap();
     server.send_text("Hello").unwrap();
@@ -199,11 +191,9 @@ fn compressed_text_that_inflates_to_invalid_utf8_fails_with_1007() {
 
 #[test]
 fn small_messages_and_chosen_messages_go_uncompressed() {
-    let mut conn = Connection::new(Role::Server, Config::default());
-    conn.enable_deflate(
-        takeover(),
-        &DeflateConfig::default().compression_threshold(16),
-    );
+    let config = Config::default().deflate(DeflateConfig::default().compression_threshold(16));
+    let mut conn =
+        Connection::with_negotiated(Role::Server, config, Negotiated::new().deflate(takeover()));
     conn.send_text("tiny").unwrap();
     assert_eq!(
         sent(&mut conn),
@@ -224,8 +214,11 @@ fn message_limit_counts_inflated_bytes() {
     server.send_binary(vec![0u8; 100 * 1024]).unwrap();
     let wire = sent(&mut server);
     assert!(wire.len() < 1024);
-    let mut client = Connection::new(Role::Client, Config::default().max_message_size(64 * 1024));
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client = Connection::with_negotiated(
+        Role::Client,
+        Config::default().max_message_size(64 * 1024),
+        Negotiated::new().deflate(takeover()),
+    );
     let evs = events(&mut client, &wire);
     assert!(
         matches!(
@@ -257,8 +250,11 @@ fn streaming_hands_out_inflated_data_with_the_same_cap() {
         .collect();
     server.send_binary(message.clone()).unwrap();
     let wire = sent(&mut server);
-    let mut client = Connection::new(Role::Client, Config::default().streaming(true));
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client = Connection::with_negotiated(
+        Role::Client,
+        Config::default().streaming(true),
+        Negotiated::new().deflate(takeover()),
+    );
     let mut got = Vec::new();
     let mut chunks = 0;
     for piece in wire.chunks(4096) {
@@ -274,11 +270,11 @@ fn streaming_hands_out_inflated_data_with_the_same_cap() {
     assert_eq!(got, message);
     assert!(chunks > 1, "handed out as it arrived");
 
-    let mut capped = Connection::new(
+    let mut capped = Connection::with_negotiated(
         Role::Client,
         Config::default().streaming(true).max_message_size(100_000),
+        Negotiated::new().deflate(takeover()),
     );
-    capped.enable_deflate(takeover(), &DeflateConfig::default());
     let evs = events(&mut capped, &wire);
     assert!(matches!(
         evs.last(),
@@ -299,7 +295,9 @@ fn handshake(client: DeflateConfig, server: DeflateConfig) -> (Connection, Conne
     s.poll_request().unwrap().unwrap();
     let (response, server_conn) = s.accept(Accept::new()).unwrap();
     c.handle_read(&response);
-    let (_, client_conn) = c.poll_response().unwrap().unwrap();
+    let Some(Outcome::Accepted(_, client_conn)) = c.poll_response().unwrap() else {
+        panic!("not accepted");
+    };
     (client_conn, server_conn)
 }
 
@@ -333,7 +331,7 @@ fn malformed_offer_is_a_400() {
           Sec-WebSocket-Extensions: permessage-deflate; =\r\n\r\n",
     );
     let err = s.poll_request().unwrap_err();
-    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.status(), 400);
     assert!(
         err.to_string().contains("Sec-WebSocket-Extensions"),
         "{err}"
@@ -416,23 +414,14 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
     use wsproto::PreparedMessage;
     let text = "broadcast to everyone, compressed once ".repeat(50);
     let message = PreparedMessage::text(text.as_str()).with_deflate(15, 6);
-    let independent = NegotiatedDeflate {
-        compress_no_context_takeover: true,
-        ..takeover()
-    };
+    let independent = NegotiatedDeflate::new(15, true, 15, false);
     let mut frames = Vec::new();
     for _ in 0..3 {
         let mut server = deflating(Role::Server, independent);
         server.send_prepared(&message).unwrap();
         let chunks: Vec<Bytes> = std::iter::from_fn(|| server.poll_transmit()).collect();
         assert_eq!(chunks[0][0], 0xc1, "RSV1: compressed");
-        let mut client = deflating(
-            Role::Client,
-            NegotiatedDeflate {
-                decompress_no_context_takeover: true,
-                ..takeover()
-            },
-        );
+        let mut client = deflating(Role::Client, NegotiatedDeflate::new(15, false, 15, true));
         let wire: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
         assert_eq!(
             events(&mut client, &wire),
@@ -449,14 +438,7 @@ fn prepared_message_is_compressed_once_for_no_context_takeover_connections() {
 
     // With context takeover, or a smaller window than it was compressed
     // with, the same message goes out uncompressed.
-    for negotiated in [
-        takeover(),
-        NegotiatedDeflate {
-            compress_no_context_takeover: true,
-            compress_window_bits: 10,
-            ..takeover()
-        },
-    ] {
+    for negotiated in [takeover(), NegotiatedDeflate::new(10, true, 15, false)] {
         let mut server = deflating(Role::Server, negotiated);
         server.send_prepared(&message).unwrap();
         let first = server.poll_transmit().unwrap();
@@ -470,8 +452,8 @@ fn memory_budget_caps_what_a_message_inflates_to() {
     server.send_binary(vec![0u8; 100 * 1024]).unwrap();
     let wire = sent(&mut server);
     let config = Config::default().memory_budget(Some(32 * 1024));
-    let mut client = Connection::new(Role::Client, config);
-    client.enable_deflate(takeover(), &DeflateConfig::default());
+    let mut client =
+        Connection::with_negotiated(Role::Client, config, Negotiated::new().deflate(takeover()));
     let evs = events(&mut client, &wire);
     assert!(
         matches!(
@@ -483,4 +465,512 @@ fn memory_budget_caps_what_a_message_inflates_to() {
         ),
         "{evs:?}"
     );
+}
+
+// ----- RFC 7692 §7.2.2, §7.2.3.4: the LZ77 window across BFINAL blocks -----
+
+/// How a [`BfinalPeer`] ends a compressed message.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// A block with BFINAL set (zlib's `Z_FINISH`), as in §7.2.3.4.
+    Final,
+    /// The same plus the `0x00` §7.2.3.4 appends.
+    FinalAndZero,
+    /// A sync flush without its tail (§7.2.1).
+    Sync,
+}
+
+/// A client that may end messages with a BFINAL block and keeps its LZ77
+/// window all the same (context takeover, RFC 7692 §7.2.1): after
+/// `Z_FINISH` it resets zlib and hands it the last `2^w` bytes with
+/// `deflateSetDictionary`. Frames are masked, RSV1 on the first.
+struct BfinalPeer {
+    deflate: flate2::Compress,
+    bits: u8,
+    history: Vec<u8>,
+}
+
+impl BfinalPeer {
+    fn new(bits: u8) -> Self {
+        Self {
+            deflate: flate2::Compress::new_with_window_bits(
+                flate2::Compression::new(6),
+                false,
+                bits,
+            ),
+            bits,
+            history: Vec::new(),
+        }
+    }
+
+    fn payload(&mut self, message: &[u8], end: End) -> Vec<u8> {
+        use flate2::FlushCompress;
+        let flush = match end {
+            End::Sync => FlushCompress::Sync,
+            End::Final | End::FinalAndZero => FlushCompress::Finish,
+        };
+        let mut out = Vec::new();
+        let mut input = message;
+        loop {
+            out.reserve(input.len() + 64);
+            let before = self.deflate.total_in();
+            let status = self.deflate.compress_vec(input, &mut out, flush).unwrap();
+            input = &input[(self.deflate.total_in() - before) as usize..];
+            let done = match end {
+                End::Sync => input.is_empty() && out.len() < out.capacity(),
+                End::Final | End::FinalAndZero => status == flate2::Status::StreamEnd,
+            };
+            if done {
+                break;
+            }
+        }
+        self.history.extend_from_slice(message);
+        let keep = self.history.len().saturating_sub(1 << self.bits);
+        self.history.drain(..keep);
+        match end {
+            // zlib emits nothing for a sync flush right after another one
+            // with no input between (an empty message after a flushed one):
+            // the message is then an empty stored block's first byte, which
+            // the receiver's 00 00 ff ff completes (RFC 7692 §7.2.3.6).
+            End::Sync if out.len() < 4 => out = vec![0x00],
+            End::Sync => out.truncate(out.len() - 4),
+            End::Final | End::FinalAndZero => {
+                self.deflate.reset();
+                if !self.history.is_empty() {
+                    self.deflate.set_dictionary(&self.history).unwrap();
+                }
+                if matches!(end, End::FinalAndZero) {
+                    out.push(0x00);
+                }
+            }
+        }
+        out
+    }
+
+    /// The frames of one binary message, its payload cut into `frames`
+    /// frames of about equal size.
+    fn message(&mut self, message: &[u8], end: End, frames: usize) -> Vec<u8> {
+        use wsproto::frame::{apply_mask, FrameHeader, OpCode};
+        let payload = self.payload(message, end);
+        let size = payload.len().div_ceil(frames.max(1)).max(1);
+        let pieces: Vec<&[u8]> = if payload.is_empty() {
+            vec![&[]]
+        } else {
+            payload.chunks(size).collect()
+        };
+        let mut wire = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let opcode = if i == 0 {
+                OpCode::Binary
+            } else {
+                OpCode::Continuation
+            };
+            let mut header = FrameHeader::new(i + 1 == pieces.len(), opcode, piece.len() as u64);
+            header.rsv1 = i == 0;
+            header.mask = Some([0x11, 0x22, 0x33, u8::try_from(i % 256).unwrap()]);
+            let mut frame = vec![0; header.encoded_len() + piece.len()];
+            let at = header.encode(&mut frame);
+            frame[at..].copy_from_slice(piece);
+            apply_mask(&mut frame[at..], header.mask.unwrap(), 0);
+            wire.extend_from_slice(&frame);
+        }
+        wire
+    }
+}
+
+/// A server whose peer compresses with `bits`, with context takeover.
+fn server_for_peer_bits(bits: u8, config: Config) -> Connection {
+    let negotiated = NegotiatedDeflate::new(15, false, bits, false);
+    Connection::with_negotiated(Role::Server, config, Negotiated::new().deflate(negotiated))
+}
+
+/// Bytes that do not compress: only a back-reference shortens them.
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A, a one-byte B, then C = the start of A, each ended with BFINAL: the
+/// wire and the messages. C is a single back-reference across B into A.
+fn a_b_c(bits: u8, end: End, frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    // Within reach of the peer's window (zlib reaches back 2^w - 262).
+    let a = noise((1 << bits) - 300, u32::from(bits));
+    let messages = vec![a.clone(), b"X".to_vec(), a[..100].to_vec()];
+    let mut peer = BfinalPeer::new(bits);
+    let mut wire = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let frame = peer.message(m, end, frames);
+        if i == 2 {
+            assert!(
+                frame.len() < 40,
+                "C refers back into A: {} bytes",
+                frame.len()
+            );
+        }
+        wire.extend(frame);
+    }
+    (wire, messages)
+}
+
+fn binaries(messages: &[Vec<u8>]) -> Vec<Event> {
+    messages
+        .iter()
+        .map(|m| Event::Message(Message::Binary(Bytes::from(m.clone()))))
+        .collect()
+}
+
+/// Joins streamed pieces back into whole messages.
+fn joined(events: Vec<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut current: Option<(MessageKind, Vec<u8>)> = None;
+    for event in events {
+        match event {
+            Event::Chunk {
+                kind,
+                data,
+                first,
+                last,
+            } => {
+                assert_eq!(first, current.is_none());
+                current
+                    .get_or_insert((kind, Vec::new()))
+                    .1
+                    .extend_from_slice(&data);
+                if last {
+                    let (kind, bytes) = current.take().unwrap();
+                    out.push(match kind {
+                        MessageKind::Text => Event::Message(Message::Text(
+                            String::from_utf8(bytes).unwrap().as_str().into(),
+                        )),
+                        MessageKind::Binary => Event::Message(Message::Binary(Bytes::from(bytes))),
+                    });
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn events_in_pieces(conn: &mut Connection, wire: &[u8], cuts: &[usize]) -> Vec<Event> {
+    let mut all = Vec::new();
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&wire.len())) {
+        let cut = cut.clamp(start, wire.len());
+        all.extend(events(conn, &wire[start..cut]));
+        start = cut;
+    }
+    all
+}
+
+#[test]
+fn bfinal_message_keeps_window_for_the_next_message() {
+    // Node's ws fails C with 1007, Python's websockets delivers it empty.
+    for bits in 9..=15 {
+        for end in [End::Final, End::FinalAndZero] {
+            let (wire, messages) = a_b_c(bits, end, 1);
+            let mut server = server_for_peer_bits(bits, Config::default());
+            assert_eq!(
+                events(&mut server, &wire),
+                binaries(&messages),
+                "{bits} bits, {end:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bfinal_messages_in_several_frames_keep_window_for_the_next_message() {
+    for bits in [9, 12, 15] {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 3);
+        let mut server = server_for_peer_bits(bits, Config::default());
+        assert_eq!(
+            events(&mut server, &wire),
+            binaries(&messages),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
+fn bfinal_frames_split_across_reads_at_every_point_keep_the_window() {
+    for bits in [9, 15] {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 1);
+        for at in 0..=wire.len() {
+            let mut server = server_for_peer_bits(bits, Config::default());
+            assert_eq!(
+                events_in_pieces(&mut server, &wire, &[at]),
+                binaries(&messages),
+                "{bits} bits, split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_bfinal_frames_split_at_every_point_keep_the_window() {
+    for bits in [9, 15] {
+        let (wire, messages) = a_b_c(bits, End::Final, 1);
+        for at in 0..=wire.len() {
+            let mut server = server_for_peer_bits(bits, Config::default().streaming(true));
+            assert_eq!(
+                joined(events_in_pieces(&mut server, &wire, &[at])),
+                binaries(&messages),
+                "{bits} bits, split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_keeps_the_window_for_every_window_size_read_by_read() {
+    // Small reads: every message is inflated in several pieces.
+    for bits in 9..=15 {
+        let (wire, messages) = a_b_c(bits, End::FinalAndZero, 2);
+        let mut server = server_for_peer_bits(bits, Config::default().streaming(true));
+        let cuts: Vec<usize> = (1..wire.len()).step_by(97).collect();
+        assert_eq!(
+            joined(events_in_pieces(&mut server, &wire, &cuts)),
+            binaries(&messages),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
+fn window_kept_across_bfinal_is_counted_in_memory_usage() {
+    let (wire, _) = a_b_c(15, End::Final, 1);
+    let mut server = server_for_peer_bits(15, Config::default());
+    events(&mut server, &[]);
+    let before = server.memory_usage();
+    assert_eq!(events(&mut server, &wire).len(), 3);
+    let after = server.memory_usage();
+    // The inflater's state (46 KiB) and a window copy of at most 32 KiB.
+    assert!(after > before, "{before} -> {after}");
+    assert!(
+        after - before <= 46 * 1024 + (32 << 10) + 4096,
+        "{before} -> {after}"
+    );
+}
+
+#[test]
+fn message_too_large_reports_the_size_inflated_so_far() {
+    let mut server = Connection::with_negotiated(
+        Role::Server,
+        Config::default().max_message_size(1000),
+        Negotiated::new().deflate(takeover()),
+    );
+    let mut peer = BfinalPeer::new(15);
+    let wire = peer.message(&[b'a'; 5000], End::Sync, 1);
+    let evs = events(&mut server, &wire);
+    assert_eq!(
+        evs.last(),
+        Some(&Event::Failed(ProtocolError::MessageTooLarge {
+            size: 1001,
+            limit: 1000
+        }))
+    );
+}
+
+#[test]
+#[should_panic(expected = "compress_window_bits must be in 9..=15, got 8")]
+fn with_negotiated_refuses_a_compressor_window_no_negotiation_gives() {
+    let mut negotiated = takeover();
+    negotiated.compress_window_bits = 8;
+    let _ = Connection::with_negotiated(
+        Role::Server,
+        Config::default(),
+        Negotiated::new().deflate(negotiated),
+    );
+}
+
+#[test]
+#[should_panic(expected = "decompress_window_bits must be in 8..=15, got 16")]
+fn with_negotiated_refuses_a_peer_window_over_15_bits() {
+    let mut negotiated = takeover();
+    negotiated.decompress_window_bits = 16;
+    let _ = Connection::with_negotiated(
+        Role::Server,
+        Config::default(),
+        Negotiated::new().deflate(negotiated),
+    );
+}
+
+// ----- the same compressed bytes split anywhere give the same events -----
+
+mod split_anywhere {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One message as the test sends it.
+    #[derive(Debug, Clone)]
+    enum Msg {
+        Text(String),
+        Binary(Vec<u8>),
+        Ping(Vec<u8>),
+        Fragmented(Vec<String>),
+    }
+
+    fn msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            // Compressible text, with multibyte characters to cut inside.
+            "(the |same |words |é|€|😀|x){0,60}".prop_map(Msg::Text),
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(7), any::<u8>()], 0..600)
+                .prop_map(Msg::Binary),
+            proptest::collection::vec(any::<u8>(), 0..126).prop_map(Msg::Ping),
+            proptest::collection::vec("(ab|é|c){0,12}", 1..4).prop_map(Msg::Fragmented),
+        ]
+    }
+
+    fn send(conn: &mut Connection, m: &Msg) {
+        match m {
+            Msg::Text(t) => conn.send_text(t.as_str()).unwrap(),
+            Msg::Binary(b) => conn.send_binary(b.clone()).unwrap(),
+            Msg::Ping(p) => conn.ping(p).unwrap(),
+            Msg::Fragmented(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    conn.send_fragment(MessageKind::Text, part.as_str(), i + 1 == parts.len())
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    fn expected(m: &Msg) -> Event {
+        match m {
+            Msg::Text(t) => Event::Message(Message::Text(t.as_str().into())),
+            Msg::Binary(b) => Event::Message(Message::Binary(Bytes::from(b.clone()))),
+            Msg::Ping(p) => Event::Message(Message::Ping(Bytes::from(p.clone()))),
+            Msg::Fragmented(parts) => Event::Message(Message::Text(parts.concat().as_str().into())),
+        }
+    }
+
+    /// A client and a server that negotiated permessage-deflate through
+    /// the handshakes, compressing every message; the client's wire for
+    /// `msgs`, and a fresh server with the server's agreed parameters.
+    struct Setup {
+        wire: Vec<u8>,
+        negotiated: NegotiatedDeflate,
+        deflate: DeflateConfig,
+    }
+
+    fn setup(msgs: &[Msg], no_context_takeover: bool, bits: u8) -> Setup {
+        let deflate = DeflateConfig::default()
+            .compression_threshold(0)
+            .client_no_context_takeover(no_context_takeover)
+            .client_max_window_bits(bits);
+        let (mut client, server) = handshake(deflate.clone(), deflate.clone());
+        let negotiated = *server.deflate().expect("negotiated");
+        assert_eq!(
+            negotiated.decompress_no_context_takeover,
+            no_context_takeover
+        );
+        assert_eq!(negotiated.decompress_window_bits, bits);
+        for m in msgs {
+            send(&mut client, m);
+        }
+        Setup {
+            wire: sent(&mut client),
+            negotiated,
+            deflate,
+        }
+    }
+
+    impl Setup {
+        fn server(&self, config: Config) -> Connection {
+            Connection::with_negotiated(
+                Role::Server,
+                config.deflate(self.deflate.clone()),
+                Negotiated::new().deflate(self.negotiated),
+            )
+        }
+    }
+
+    fn cut_points(cuts: Vec<prop::sample::Index>, len: usize) -> Vec<usize> {
+        let mut at: Vec<usize> = cuts.into_iter().map(|i| i.index(len + 1)).collect();
+        at.sort_unstable();
+        at
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn compressed_bytes_split_anywhere_give_the_same_events(
+            msgs in proptest::collection::vec(msg(), 1..6),
+            no_context_takeover: bool,
+            bits in 9u8..=15,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let s = setup(&msgs, no_context_takeover, bits);
+            let want: Vec<Event> = msgs.iter().map(expected).collect();
+            let whole = events_in_pieces(&mut s.server(Config::default()), &s.wire, &[]);
+            prop_assert_eq!(&whole, &want);
+            let at = cut_points(cuts, s.wire.len());
+            let split = events_in_pieces(&mut s.server(Config::default()), &s.wire, &at);
+            prop_assert_eq!(&split, &whole);
+            let every: Vec<usize> = (1..s.wire.len()).collect();
+            let bytewise = events_in_pieces(&mut s.server(Config::default()), &s.wire, &every);
+            prop_assert_eq!(&bytewise, &whole);
+        }
+
+        #[test]
+        fn compressed_streaming_pieces_join_to_the_same_messages(
+            msgs in proptest::collection::vec(msg(), 1..6),
+            no_context_takeover: bool,
+            bits in 9u8..=15,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let s = setup(&msgs, no_context_takeover, bits);
+            let want: Vec<Event> = msgs.iter().map(expected).collect();
+            let at = cut_points(cuts, s.wire.len());
+            let streaming = Config::default().streaming(true);
+            let split = joined(events_in_pieces(&mut s.server(streaming.clone()), &s.wire, &at));
+            prop_assert_eq!(&split, &want);
+            let every: Vec<usize> = (1..s.wire.len()).collect();
+            let bytewise = joined(events_in_pieces(&mut s.server(streaming), &s.wire, &every));
+            prop_assert_eq!(&bytewise, &want);
+        }
+
+        /// The same with a peer that ends messages with BFINAL, syncs, or
+        /// mixes both, in one or more frames (RFC 7692 §7.2.1 allows each).
+        #[test]
+        fn bfinal_peer_bytes_split_anywhere_give_the_same_messages(
+            msgs in proptest::collection::vec(
+                (
+                    prop_oneof![
+                        proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..400),
+                        "(abc|abd|x){0,80}".prop_map(String::into_bytes),
+                    ],
+                    prop_oneof![Just(End::Final), Just(End::FinalAndZero), Just(End::Sync)],
+                    1usize..4,
+                ),
+                1..8,
+            ),
+            bits in 9u8..=15,
+            streaming: bool,
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let mut peer = BfinalPeer::new(bits);
+            let mut wire = Vec::new();
+            for (m, end, frames) in &msgs {
+                wire.extend(peer.message(m, *end, *frames));
+            }
+            let want: Vec<Event> = msgs.iter().map(|(m, _, _)| Event::Message(Message::Binary(Bytes::from(m.clone())))).collect();
+            let config = Config::default().streaming(streaming);
+            let at = cut_points(cuts, wire.len());
+            let split = joined(events_in_pieces(&mut server_for_peer_bits(bits, config.clone()), &wire, &at));
+            prop_assert_eq!(&split, &want);
+            let every: Vec<usize> = (1..wire.len()).collect();
+            let bytewise = joined(events_in_pieces(&mut server_for_peer_bits(bits, config), &wire, &every));
+            prop_assert_eq!(&bytewise, &want);
+        }
+    }
 }

@@ -11,6 +11,9 @@ use wsproto::{Config, Connection, Event, Message, Role};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// The counts are process-wide: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A masked client frame carrying `payload`.
 fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     let mut header = FrameHeader::new(true, opcode, payload.len() as u64);
@@ -40,6 +43,7 @@ fn round(server: &mut Connection, wire: &[u8], out: &mut usize) {
 
 #[test]
 fn echoing_small_messages_allocates_nothing_per_message() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let config =
         Config::default().deflate(wsproto::extensions::DeflateConfig::default().enabled(false));
     let mut server = Connection::new(Role::Server, config);
@@ -62,4 +66,116 @@ fn echoing_small_messages_allocates_nothing_per_message() {
         stats.allocations,
         stats.reallocations
     );
+}
+
+/// Compressed messages, received: per message only the inflated payload
+/// is allocated, whatever the peer's window and with or without context
+/// takeover (resetting the inflater between messages reuses its state).
+#[cfg(feature = "deflate")]
+#[test]
+fn receiving_compressed_messages_allocates_only_the_payload_for_every_window() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+    use wsproto::Negotiated;
+    for bits in 9..=15u8 {
+        for no_context_takeover in [false, true] {
+            // The peer compresses with `bits`, as agreed.
+            let mut client = Connection::with_negotiated(
+                Role::Client,
+                Config::default().deflate(DeflateConfig::default().compression_threshold(0)),
+                Negotiated::new().deflate(NegotiatedDeflate::new(
+                    bits,
+                    no_context_takeover,
+                    15,
+                    false,
+                )),
+            );
+            client.send_binary(&[7u8; 100][..]).unwrap();
+            let mut wire = Vec::new();
+            while let Some(chunk) = client.poll_transmit() {
+                wire.extend_from_slice(&chunk);
+            }
+            let mut server = Connection::with_negotiated(
+                Role::Server,
+                Config::default().deflate(DeflateConfig::default()),
+                Negotiated::new().deflate(NegotiatedDeflate::new(
+                    15,
+                    false,
+                    bits,
+                    no_context_takeover,
+                )),
+            );
+            let expected = Some(Event::Message(Message::Binary(vec![7u8; 100].into())));
+            let mut receive = || {
+                server.handle_read(&wire);
+                assert_eq!(server.poll_event(), expected);
+            };
+            for _ in 0..10 {
+                receive();
+            }
+            let region = Region::new(GLOBAL);
+            for _ in 0..1000 {
+                receive();
+            }
+            let stats = region.change();
+            // The payload's vector (and the `Bytes` around it): two
+            // allocations and a few hundred bytes per message, never a
+            // zlib state (about 46 KiB).
+            let per_message = stats.bytes_allocated / 1000;
+            assert!(
+                stats.allocations <= 2 * 1000 + 10 && per_message < 1024,
+                "{bits} bits, no context takeover {no_context_takeover}: {} allocations, \
+                 {per_message} bytes per message",
+                stats.allocations
+            );
+        }
+    }
+}
+
+/// Compressed messages, sent: the compressor's state is reused from
+/// message to message, with or without context takeover.
+#[cfg(feature = "deflate")]
+#[test]
+fn sending_compressed_messages_allocates_nothing_per_message_for_every_window() {
+    use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+    use wsproto::Negotiated;
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for bits in 9..=15u8 {
+        for no_context_takeover in [false, true] {
+            let mut server = Connection::with_negotiated(
+                Role::Server,
+                Config::default().deflate(DeflateConfig::default().compression_threshold(0)),
+                Negotiated::new().deflate(NegotiatedDeflate::new(
+                    bits,
+                    no_context_takeover,
+                    15,
+                    false,
+                )),
+            );
+            let message = [7u8; 100];
+            let mut sent = 0;
+            let mut send = || {
+                server.send_binary(&message[..]).unwrap();
+                while let Some(chunk) = server.poll_transmit() {
+                    sent += chunk.len();
+                }
+            };
+            for _ in 0..10 {
+                send();
+            }
+            let region = Region::new(GLOBAL);
+            for _ in 0..1000 {
+                send();
+            }
+            let stats = region.change();
+            assert!(
+                stats.allocations + stats.reallocations <= 10,
+                "{bits} bits, no context takeover {no_context_takeover}: {} allocations, \
+                 {} reallocations for 1,000 messages",
+                stats.allocations,
+                stats.reallocations
+            );
+            assert!(sent > 1010 * 2, "every message went out");
+        }
+    }
 }

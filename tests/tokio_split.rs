@@ -218,3 +218,49 @@ async fn echo_between_two_tasks() {
     })
     .await;
 }
+
+/// What `connect` returns splits without a lock too; the halves end
+/// together after the close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_client_splits_into_lock_free_halves() {
+    bounded(async {
+        let (listener, url) = tokio_support::listener().await;
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut ws = wsproto::tokio::accept(stream).await.unwrap();
+            loop {
+                match ws.recv().await {
+                    Ok(Message::Text(t)) => ws.send_text(t).await.unwrap(),
+                    Ok(_) => {}
+                    Err(Error::Closed) => return,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        let (ws, _) = wsproto::tokio::connect(&url).await.unwrap();
+        let (mut reader, mut writer) = ws.into_split();
+        let reading = tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                match reader.recv().await {
+                    Ok(Message::Text(t)) => got.push(t.to_string()),
+                    Ok(Message::Close(_)) => {}
+                    Ok(other) => panic!("{other:?}"),
+                    Err(Error::Closed) => return got,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        for i in 0..100 {
+            writer.send_text(format!("{i}")).await.unwrap();
+        }
+        // The server echoes every message before it answers the close, and
+        // the reader still gets messages after this end's close.
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        let got = reading.await.unwrap();
+        assert_eq!(got, (0..100).map(|i| i.to_string()).collect::<Vec<_>>());
+        server.await.unwrap();
+    })
+    .await;
+}

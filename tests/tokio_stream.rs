@@ -139,3 +139,73 @@ async fn peer_that_vanishes_is_an_unexpected_eof() {
     })
     .await;
 }
+
+/// Messages and then a close, in one read: the application answers every
+/// message before the close is answered (the write side, which reads
+/// ahead to answer pings, does not read past a message not yet read).
+async fn messages_before_a_close_are_answered_first(role: Role) {
+    bounded(async {
+        let (mut raw, io) = tokio::io::duplex(64 * 1024);
+        let mut ws = WebSocketStream::from_raw(io, role, Config::default());
+        let frame = |opcode: u8, payload: &[u8]| match role {
+            Role::Server => client_frame(opcode, payload),
+            Role::Client => {
+                let mut f = vec![0x80 | opcode, payload.len() as u8];
+                f.extend_from_slice(payload);
+                f
+            }
+        };
+        let mut burst = frame(9, b"p");
+        for text in ["a", "b", "c"] {
+            burst.extend_from_slice(&frame(1, text.as_bytes()));
+        }
+        burst.extend_from_slice(&frame(8, &1000u16.to_be_bytes()));
+        raw.write_all(&burst).await.unwrap();
+        let mut answered = 0;
+        loop {
+            match ws.recv().await {
+                Ok(Message::Text(t)) => {
+                    ws.send_text(t).await.unwrap();
+                    answered += 1;
+                }
+                Ok(Message::Ping(_) | Message::Close(_)) => {}
+                Ok(other) => panic!("{other:?}"),
+                Err(Error::Closed) => break,
+                Err(e) => panic!("{e}"),
+            }
+            if role == Role::Client && answered == 3 {
+                // A client waits for the server to end the transport.
+                raw.shutdown().await.unwrap();
+            }
+        }
+        assert_eq!(answered, 3);
+        let mut wire = Vec::new();
+        raw.read_to_end(&mut wire).await.unwrap();
+        // The pong, three echoes, then the close reply, in that order.
+        let opcodes: Vec<u8> = frames(&wire, role).iter().map(|f| f.0).collect();
+        assert_eq!(opcodes, [10, 1, 1, 1, 8]);
+    })
+    .await;
+}
+
+/// The opcodes and payload lengths of the frames our end wrote.
+fn frames(mut wire: &[u8], role: Role) -> Vec<(u8, usize)> {
+    let mut out = Vec::new();
+    while wire.len() >= 2 {
+        let len = (wire[1] & 0x7f) as usize;
+        let mask = if role == Role::Client { 4 } else { 0 };
+        out.push((wire[0] & 0x0f, len));
+        wire = &wire[2 + mask + len..];
+    }
+    out
+}
+
+#[tokio::test]
+async fn server_answers_every_message_before_the_close() {
+    messages_before_a_close_are_answered_first(Role::Server).await;
+}
+
+#[tokio::test]
+async fn client_answers_every_message_before_the_close() {
+    messages_before_a_close_are_answered_first(Role::Client).await;
+}

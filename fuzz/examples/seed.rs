@@ -63,12 +63,7 @@ fn frames(masked: bool) -> Vec<Vec<u8>> {
 fn deflate_frames(masked: bool) -> Vec<(&'static str, Vec<u8>)> {
     let f = |fin, rsv1, op, p: &[u8]| frame_rsv1(fin, rsv1, op, p, masked);
     let hello = b"\xf2\x48\xcd\xc9\xc9\x07\x00";
-    let params = NegotiatedDeflate {
-        compress_window_bits: 15,
-        compress_no_context_takeover: true,
-        decompress_window_bits: 15,
-        decompress_no_context_takeover: true,
-    };
+    let params = NegotiatedDeflate::new(15, true, 15, true);
     let compress = |message: &[u8]| {
         let mut out = Vec::new();
         Compressor::new(&params, 6).compress(message, &mut out);
@@ -245,29 +240,17 @@ fn main() {
     );
 
     // handshake_client: our server's 101 to the target's request, then frames.
-    let deflate = DeflateConfig::default().enabled(true);
+    // permessage-deflate is offered and answered as the default
+    // configuration says.
     let ours = ClientRequest::from_url("ws://localhost/chat")
         .and_then(|r| r.subprotocol("chat"))
-        .and_then(|r| r.extension(&deflate.offer_header()))
         .unwrap();
     let entropy = Box::new(SeededEntropy::new(handshake::CLIENT_SEED));
     let mut client = ClientHandshake::with_entropy(ours, Config::default(), entropy);
     let mut server = ServerHandshake::new(Config::default());
     server.handle_read(&client.poll_transmit().unwrap());
-    let offers: Vec<String> = server
-        .poll_request()
-        .unwrap()
-        .unwrap()
-        .extensions()
-        .map(String::from)
-        .collect();
-    let offers: Vec<&str> = offers.iter().map(String::as_str).collect();
-    let (_, answer) = deflate.negotiate(&offers).unwrap().unwrap();
-    let accept = Accept::new()
-        .subprotocol("chat")
-        .unwrap()
-        .extensions(&answer)
-        .unwrap();
+    server.poll_request().unwrap().unwrap();
+    let accept = Accept::new().subprotocol("chat").unwrap();
     let (response, _) = server.accept(accept).unwrap();
     write("handshake_client", "101", &with(&conn_prefix, &response));
     for (i, wire) in frames(false).iter().enumerate() {
@@ -287,6 +270,11 @@ fn main() {
     );
 
     // extensions: offers and answers of RFC 7692 §5, §7.1.
+    let deflate = DeflateConfig::default().enabled(true);
+    let (_, answer) = deflate
+        .negotiate(&[&deflate.offer_header()])
+        .unwrap()
+        .unwrap();
     let ext_prefix = vec![0u8; knobs_len::<extensions::Knobs>()];
     for (i, text) in [
         deflate.offer_header(),

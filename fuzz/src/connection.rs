@@ -107,7 +107,7 @@ impl Driver {
     /// Takes over `conn` (which may already hold bytes) and polls it.
     pub fn new(conn: Connection) -> Self {
         let mut driver = Self {
-            streaming: conn.config().get_streaming(),
+            streaming: conn.config().streaming,
             ended: None,
             streamed: None,
             pings: Vec::new(),
@@ -142,7 +142,7 @@ impl Driver {
             "EOF must end with Close or ProtocolError"
         );
         assert!(self.conn.is_closed(), "closed after EOF");
-        assert!(!self.conn.can_receive());
+        assert_eq!(self.conn.state(), wsproto::State::Closed);
     }
 
     fn poll(&mut self) {

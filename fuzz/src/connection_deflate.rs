@@ -1,6 +1,6 @@
 //! `connection_deflate`: a peer's bytes, cut anywhere, into a [`Connection`]
 //! with permessage-deflate turned on by
-//! [`Connection::enable_deflate`] (parameters from the knobs), and every
+//! [`Connection::with_negotiated`] (parameters from the knobs), and every
 //! message received echoed back compressed.
 //!
 //! The knobs pick the role, the [`NegotiatedDeflate`] (window bits 9..=15 in
@@ -16,7 +16,8 @@
 //! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
 //!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
 //! - `memory_usage()` stays under 2 × the message limit + the codec state
-//!   (both zlib states, as `deflate::state_memory` gives them) + 64 KiB,
+//!   (both zlib states and the decompressor's window copy, as their
+//!   `memory_usage` and `window_bits` give them) + 64 KiB,
 //!   over what the connection held when deflate was enabled.
 //!
 //! And for the echo: every `Text`/`Binary` (or, streaming, every message once
@@ -36,10 +37,10 @@
 use std::collections::VecDeque;
 
 use arbitrary::Arbitrary;
-use wsproto::deflate::{state_memory, Decompressor};
+use wsproto::deflate::{Compressor, Decompressor};
 use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
 use wsproto::frame::OpCode;
-use wsproto::{Config, Connection, Event, Message, MessageKind, ProtocolError, Role};
+use wsproto::{Config, Connection, Event, Message, MessageKind, Negotiated, ProtocolError, Role};
 
 use crate::Cuts;
 
@@ -78,12 +79,12 @@ impl Knobs {
     }
 
     pub fn negotiated(&self) -> NegotiatedDeflate {
-        NegotiatedDeflate {
-            compress_window_bits: 15 - self.compress_window % 7,
-            compress_no_context_takeover: self.compress_no_context_takeover,
-            decompress_window_bits: 15 - self.decompress_window % 7,
-            decompress_no_context_takeover: self.decompress_no_context_takeover,
-        }
+        NegotiatedDeflate::new(
+            15 - self.compress_window % 7,
+            self.compress_no_context_takeover,
+            15 - self.decompress_window % 7,
+            self.decompress_no_context_takeover,
+        )
     }
 
     pub fn deflate_config(&self) -> DeflateConfig {
@@ -108,9 +109,10 @@ impl Knobs {
 /// The target: knobs, then the peer's bytes.
 pub fn run(data: &[u8]) {
     let (knobs, wire) = crate::split_input::<Knobs>(data);
-    let mut conn = Connection::new(knobs.role(), knobs.config());
     let negotiated = knobs.negotiated();
-    conn.enable_deflate(negotiated, &knobs.deflate_config());
+    let config = knobs.config().deflate(knobs.deflate_config());
+    let conn =
+        Connection::with_negotiated(knobs.role(), config, Negotiated::new().deflate(negotiated));
     assert_eq!(conn.deflate(), Some(&negotiated));
     let mut driver = EchoDriver::new(conn, &knobs);
     for (piece, via) in knobs.cuts.split(wire) {
@@ -146,14 +148,17 @@ struct EchoDriver {
 impl EchoDriver {
     fn new(conn: Connection, knobs: &Knobs) -> Self {
         let ours = knobs.negotiated();
-        let (compressor, decompressor) = state_memory(&ours);
+        let compressor = Compressor::new(&ours, 6).memory_usage();
+        let ours_in = Decompressor::new(&ours);
+        // The window copy grows to at most 2^w bytes.
+        let decompressor = ours_in.memory_usage() + (1 << ours_in.window_bits());
         // The peer decompresses with what we compress with.
-        let theirs = NegotiatedDeflate {
-            compress_window_bits: ours.decompress_window_bits,
-            compress_no_context_takeover: ours.decompress_no_context_takeover,
-            decompress_window_bits: ours.compress_window_bits,
-            decompress_no_context_takeover: ours.compress_no_context_takeover,
-        };
+        let theirs = NegotiatedDeflate::new(
+            ours.decompress_window_bits,
+            ours.decompress_no_context_takeover,
+            ours.compress_window_bits,
+            ours.compress_no_context_takeover,
+        );
         let mut driver = Self {
             streaming: knobs.streaming,
             threshold: usize::from(knobs.threshold),
@@ -195,7 +200,7 @@ impl EchoDriver {
             "EOF must end with Close or ProtocolError"
         );
         assert!(self.conn.is_closed(), "closed after EOF");
-        assert!(!self.conn.can_receive());
+        assert_eq!(self.conn.state(), wsproto::State::Closed);
         assert!(
             self.echoed.is_empty(),
             "echoes never written: {:?}",
@@ -235,7 +240,7 @@ impl EchoDriver {
         match sent {
             Ok(()) => self.echoed.push_back((kind, data.to_vec())),
             Err(e) => assert!(
-                self.conn.is_close_sent(),
+                self.conn.sent_close().is_some(),
                 "echo of {} bytes failed before any close: {e:?}",
                 data.len()
             ),

@@ -63,16 +63,18 @@ impl Side {
         if count > 0 {
             let offers = self.offers[..count]
                 .iter()
-                .map(|o| DeflateParams {
-                    server_no_context_takeover: o.server_no_context_takeover,
-                    client_no_context_takeover: o.client_no_context_takeover,
-                    server_max_window_bits: (o.server_max_window_bits != 0)
-                        .then(|| bits(o.server_max_window_bits)),
-                    client_max_window_bits: match o.client_max_window_bits {
+                .map(|o| {
+                    let mut params = DeflateParams::default();
+                    params.server_no_context_takeover = o.server_no_context_takeover;
+                    params.client_no_context_takeover = o.client_no_context_takeover;
+                    params.server_max_window_bits =
+                        (o.server_max_window_bits != 0).then(|| bits(o.server_max_window_bits));
+                    params.client_max_window_bits = match o.client_max_window_bits {
                         0 => None,
                         1 => Some(ClientMaxWindowBits::Supported),
                         n => Some(ClientMaxWindowBits::Bits(bits(n))),
-                    },
+                    };
+                    params
                 })
                 .collect();
             config = config.client_offers(offers);

@@ -1,28 +1,30 @@
 //! `handshake_server`, `handshake_client`: a peer's bytes as the request or
 //! response head, cut anywhere, then as the connection's first frames.
 //!
-//! Server: a valid request is accepted (with the first offered subprotocol
-//! and the permessage-deflate answer, when there are any) and the 101 must be
-//! a well-formed HTTP response carrying the right `Sec-WebSocket-Accept`; an
+//! Server: a valid request is accepted (with the first offered subprotocol,
+//! and permessage-deflate as the knobs' configuration negotiates it) and the
+//! 101 must be a well-formed HTTP response carrying the right
+//! `Sec-WebSocket-Accept`, whose extension answer names permessage-deflate
+//! exactly when the connection runs the codec; an
 //! invalid one is answered with `reject_error`, which must be a well-formed
 //! response with the error's status, a correct `Content-Length` and a body
 //! free of control characters (no peer bytes echoed raw). `poll_request`
 //! gives the same answer each time.
 //!
 //! Client: a request to `ws://localhost/chat` offering the subprotocol `chat`
-//! and permessage-deflate, with a key from a fixed seed (so a seed corpus can
-//! hold a valid 101). An accepted response is a 101 that chose `chat` or
-//! nothing; its extension answer goes through `accept_response`. A non-101
-//! body is at most the head size limit.
+//! and permessage-deflate as the knobs' configuration says, with a key from a
+//! fixed seed (so a seed corpus can hold a valid 101). An accepted response
+//! is a 101 that chose `chat` or nothing, and whose connection runs
+//! permessage-deflate only if its extension answer names it. A rejected one
+//! is not a 101, and its body is at most the head size limit.
 //!
 //! Either way the `Connection` handed over is then driven by
 //! [`connection::Driver`](crate::connection::Driver) with the bytes that
 //! follow, under the same assertions as the connection targets.
 
 use wsproto::entropy::SeededEntropy;
-use wsproto::extensions::DeflateConfig;
 use wsproto::handshake::{
-    accept_key, Accept, ClientHandshake, ClientRequest, HandshakeError, HandshakeLimits, Request,
+    accept_key, Accept, ClientHandshake, ClientRequest, Outcome, Request, RequestError,
     ServerHandshake,
 };
 use wsproto::Connection;
@@ -69,12 +71,6 @@ fn accept(server: ServerHandshake, request: &Request) -> Connection {
         // An offered "subprotocol" need not be a token; then choose none.
         answer = answer.clone().subprotocol(chosen).unwrap_or(answer);
     }
-    let offers: Vec<&str> = request.extensions().collect();
-    if let Ok(Some((_, extensions))) = DeflateConfig::default().enabled(true).negotiate(&offers) {
-        answer = answer
-            .extensions(&extensions)
-            .expect("our own answer is a field value");
-    }
     let (response, conn) = server.accept(answer).expect("a valid request is accepted");
     let mut headers = [httparse::EMPTY_HEADER; 16];
     let mut parsed = httparse::Response::new(&mut headers);
@@ -93,11 +89,17 @@ fn accept(server: ServerHandshake, request: &Request) -> Connection {
         accept.value,
         accept_key(request.key().as_bytes()).as_bytes()
     );
+    let answered_deflate = parsed
+        .headers
+        .iter()
+        .find(|h| h.name == "Sec-WebSocket-Extensions")
+        .is_some_and(|h| h.value.starts_with(b"permessage-deflate"));
+    assert_eq!(answered_deflate, conn.deflate().is_some(), "{response:?}");
     conn
 }
 
 /// `reject_error` writes a well-formed response that echoes nothing raw.
-fn check_rejection(error: &HandshakeError) {
+fn check_rejection(error: &RequestError) {
     let response = ServerHandshake::reject_error(error);
     let mut headers = [httparse::EMPTY_HEADER; 16];
     let mut parsed = httparse::Response::new(&mut headers);
@@ -105,7 +107,7 @@ fn check_rejection(error: &HandshakeError) {
         Ok(httparse::Status::Complete(len)) => len,
         other => panic!("rejection is not HTTP: {other:?} in {response:?}"),
     };
-    assert_eq!(parsed.code, Some(error.status().unwrap_or(400)));
+    assert_eq!(parsed.code, Some(error.status()));
     let content_length = parsed
         .headers
         .iter()
@@ -131,14 +133,13 @@ fn check_rejection(error: &HandshakeError) {
 /// The client target: knobs, then the server's bytes.
 pub fn run_client(data: &[u8]) {
     let (knobs, wire) = crate::split_input::<Knobs>(data);
-    let deflate = DeflateConfig::default().enabled(true);
     let request = ClientRequest::from_url("ws://localhost/chat")
         .and_then(|r| r.subprotocol("chat"))
-        .and_then(|r| r.extension(&deflate.offer_header()))
         .expect("a valid request");
-    let limits = HandshakeLimits::default();
+    let config = knobs.config();
+    let max_body = config.max_handshake_size;
     let entropy = Box::new(SeededEntropy::new(CLIENT_SEED));
-    let mut client = ClientHandshake::with_entropy(request, knobs.config(), entropy);
+    let mut client = ClientHandshake::with_entropy(request, config, entropy);
     assert!(client.poll_transmit().is_some());
     let mut driver = None;
     for (piece, via) in knobs.cuts().split(wire) {
@@ -149,24 +150,31 @@ pub fn run_client(data: &[u8]) {
         client.handle_read(piece);
         match client.poll_response() {
             Ok(None) => {}
-            Ok(Some((response, conn))) => {
+            Ok(Some(Outcome::Accepted(response, conn))) => {
                 assert_eq!(response.status(), 101);
                 assert!(matches!(response.subprotocol(), None | Some("chat")));
-                if let Some(answer) = response.extensions() {
-                    let _ = deflate.accept_response(&[answer]);
-                }
+                assert_eq!(conn.subprotocol(), response.subprotocol());
+                let answered_deflate = response
+                    .extensions()
+                    .is_some_and(|e| e.contains("permessage-deflate"));
+                assert!(answered_deflate || conn.deflate().is_none());
                 assert!(
                     matches!(client.poll_response(), Ok(None)),
                     "handed over once"
                 );
                 driver = Some(Driver::new(conn));
             }
+            Ok(Some(Outcome::Rejected(response))) => {
+                assert_ne!(response.status(), 101);
+                assert!(response.body().len() <= max_body);
+                assert!(
+                    matches!(client.poll_response(), Ok(None)),
+                    "handed over once"
+                );
+                return;
+            }
             Err(error) => {
                 assert_eq!(client.poll_response().err(), Some(error.clone()));
-                if let HandshakeError::UnexpectedStatus(response) = &error {
-                    assert_ne!(response.status(), 101);
-                    assert!(response.body().len() <= limits.get_max_head_size());
-                }
                 return;
             }
         }

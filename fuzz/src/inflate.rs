@@ -42,12 +42,12 @@ pub struct Knobs {
 impl Knobs {
     fn negotiated(&self) -> NegotiatedDeflate {
         let bits = 15 - self.window % 8;
-        NegotiatedDeflate {
-            compress_window_bits: bits.max(9),
-            compress_no_context_takeover: self.no_context_takeover,
-            decompress_window_bits: bits,
-            decompress_no_context_takeover: self.no_context_takeover,
-        }
+        NegotiatedDeflate::new(
+            bits.max(9),
+            self.no_context_takeover,
+            bits,
+            self.no_context_takeover,
+        )
     }
 
     fn limit(&self) -> usize {
@@ -94,10 +94,11 @@ fn inflate(d: &mut Decompressor, pieces: &[&[u8]], limit: usize) -> Result<Vec<u
                 assert_eq!(n, out.len() - before);
                 assert!(out.len() <= limit);
             }
-            Err(InflateError::TooLarge { limit: l }) => {
+            Err(InflateError::TooLarge { size, limit: l }) => {
                 assert_eq!(l, limit);
                 assert_eq!(out.len(), limit + 1, "TooLarge at exactly limit + 1");
-                return Err(InflateError::TooLarge { limit });
+                assert_eq!(size, limit + 1, "the size reached is reported");
+                return Err(InflateError::TooLarge { size, limit });
             }
             Err(e) => return Err(e),
         }
@@ -132,10 +133,9 @@ pub fn run_roundtrip(data: &[u8]) {
     let negotiated = knobs.negotiated();
     let mut compressor = Compressor::new(&negotiated, u32::from(knobs.level % 10));
     // The peer decompresses with the window we compress with.
-    let mut peer = Decompressor::new(&NegotiatedDeflate {
-        decompress_window_bits: compressor.window_bits(),
-        ..negotiated
-    });
+    let mut theirs = negotiated;
+    theirs.decompress_window_bits = compressor.window_bits();
+    let mut peer = Decompressor::new(&theirs);
     let mut messages = knobs.messages(wire);
     messages.push(Vec::new()); // and an empty message
     for message in messages {

@@ -8,10 +8,8 @@
 //! is `zeros(knobs_len) ++ wire`: see [`seed`] and `examples/seed.rs`.
 
 use arbitrary::{Arbitrary, Unstructured};
-use wsproto::frame::{
-    apply_mask, parse_close_payload, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD,
-};
-use wsproto::{CloseCode, Event, Message, Role};
+use wsproto::frame::{apply_mask, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD};
+use wsproto::{CloseCode, CloseFrame, Event, Message, Role};
 
 pub mod connection;
 pub mod connection_deflate;
@@ -144,7 +142,7 @@ pub fn next_sent_frame(
             "pong {payload:02x?} answers no ping"
         ),
         OpCode::Close => {
-            match parse_close_payload(&payload) {
+            match CloseFrame::parse_payload(&payload) {
                 Ok(Some((code, _))) => assert!(code.is_valid_on_wire(), "sent {code:?}"),
                 Ok(None) => {}
                 Err(e) => panic!("sent an invalid close payload {payload:02x?}: {e:?}"),

@@ -52,7 +52,16 @@ mod with_deflate {
     }
 
     impl Compression {
+        /// The codec for the agreed parameters; its zlib states are made
+        /// when the first message needs them.
+        ///
+        /// # Panics
+        ///
+        /// If `negotiated` holds window bits no negotiation agrees to (our
+        /// compressor's outside 9..=15, the peer's outside 8..=15): checked
+        /// here, once, rather than when the first message is compressed.
         pub(crate) fn new(negotiated: NegotiatedDeflate, config: &DeflateConfig) -> Self {
+            crate::deflate::check_negotiated(&negotiated);
             Self {
                 negotiated,
                 level: config.get_level(),
@@ -111,21 +120,27 @@ mod with_deflate {
                 .get_or_insert_with(|| Decompressor::new(negotiated));
             match decompressor.decompress(input, last, out, limit) {
                 Ok(_) => Ok(()),
-                Err(InflateError::TooLarge { limit }) => Err(ProtocolError::MessageTooLarge {
-                    size: limit as u64 + 1,
-                    limit,
-                }),
+                // The size the message reached when inflation stopped.
+                Err(InflateError::TooLarge { size, limit }) => {
+                    Err(ProtocolError::MessageTooLarge {
+                        size: size as u64,
+                        limit,
+                    })
+                }
                 Err(_) => Err(ProtocolError::InvalidCompressedData),
             }
         }
 
         /// Bytes held: the zlib states made so far (as measured, see the
-        /// `deflate` module) and the scratch buffer.
+        /// `deflate` module), the decompressor's copy of its window, and
+        /// the scratch buffer.
         pub(crate) fn memory_usage(&self) -> usize {
-            let (compressor, decompressor) = crate::deflate::state_memory(&self.negotiated);
             std::mem::size_of::<Self>()
-                + self.compressor.as_ref().map_or(0, |_| compressor)
-                + self.decompressor.as_ref().map_or(0, |_| decompressor)
+                + self.compressor.as_ref().map_or(0, Compressor::memory_usage)
+                + self
+                    .decompressor
+                    .as_ref()
+                    .map_or(0, Decompressor::memory_usage)
                 + self.scratch.capacity()
         }
     }

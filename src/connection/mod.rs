@@ -11,8 +11,10 @@
 //! | `prepared.rs` | messages framed once for many connections |
 //! | `timers.rs` | keepalive, idle and close timers |
 //! | `compression.rs` | permessage-deflate inside the connection (RFC 7692) |
+//! | `negotiated.rs` | what the opening handshake agreed, handed to the connection |
 
 mod compression;
+mod negotiated;
 mod payload;
 mod prepared;
 mod queue;
@@ -32,6 +34,7 @@ pub use crate::message::{Message, MessageKind};
 use crate::utf8::Utf8Validator;
 use crate::ProtocolError;
 
+pub use negotiated::Negotiated;
 pub use payload::{Payload, TextPayload};
 pub use prepared::PreparedMessage;
 pub use state::State;
@@ -188,6 +191,8 @@ pub struct Connection {
     pending_pongs: VecDeque<recv::PongPayload>,
     /// permessage-deflate, when negotiated.
     compression: Option<Box<compression::Compression>>,
+    /// What the opening handshake agreed.
+    negotiated: Negotiated,
     /// What the buffers hold from a shared [`MemoryPool`](crate::MemoryPool).
     pool: Option<crate::pool::Grant>,
 }
@@ -218,8 +223,50 @@ impl Connection {
             lent: recv::Lent::Nothing,
             pending_pongs: VecDeque::new(),
             compression: None,
+            negotiated: Negotiated::new(),
             pool,
         }
+    }
+
+    // ----- what the opening handshake agreed -----
+
+    /// A connection whose opening handshake ran elsewhere (an HTTP/2 or
+    /// HTTP/3 extended CONNECT, RFC 8441 / RFC 9220, a server framework's
+    /// upgrade) and agreed `negotiated`: its subprotocol and extensions, and
+    /// permessage-deflate, which the codec then runs with the level and
+    /// threshold of `config`'s [`DeflateConfig`](crate::extensions::DeflateConfig).
+    pub fn with_negotiated(role: Role, config: Config, negotiated: Negotiated) -> Self {
+        Self::from_parts(role, config, Box::new(OsEntropy::new()), negotiated)
+    }
+
+    /// [`with_negotiated`](Self::with_negotiated) with a source of mask keys
+    /// (seed one in tests): the constructor every other one calls.
+    pub fn from_parts(
+        role: Role,
+        config: Config,
+        entropy: Box<dyn Entropy>,
+        negotiated: Negotiated,
+    ) -> Self {
+        let mut conn = Self::with_entropy(role, config, entropy);
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = negotiated.deflate {
+            let codec = compression::Compression::new(deflate, &conn.config.deflate);
+            conn.compression = Some(Box::new(codec));
+        }
+        conn.negotiated = negotiated;
+        conn
+    }
+
+    /// The subprotocol agreed in the opening handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.negotiated.subprotocol.as_deref()
+    }
+
+    /// The extensions agreed in the opening handshake that the application
+    /// runs itself (permessage-deflate, which the connection runs, is
+    /// `deflate()`, with the `deflate` feature).
+    pub fn extensions(&self) -> &[crate::extensions::CustomExtension] {
+        &self.negotiated.extensions
     }
 
     // ----- getters -----
@@ -266,17 +313,6 @@ impl Connection {
             + self.pending_pongs.capacity() * std::mem::size_of::<recv::PongPayload>()
             + self.entropy.memory_usage()
             + self.compression.as_ref().map_or(0, |c| c.memory_usage())
-    }
-
-    /// Turns permessage-deflate on with the parameters a negotiation agreed
-    /// (RFC 7692 §7). The handshakes do this themselves.
-    #[cfg(feature = "deflate")]
-    pub fn enable_deflate(
-        &mut self,
-        negotiated: crate::extensions::NegotiatedDeflate,
-        config: &crate::extensions::DeflateConfig,
-    ) {
-        self.compression = Some(Box::new(compression::Compression::new(negotiated, config)));
     }
 
     /// The permessage-deflate parameters in use, if the extension was negotiated.

@@ -707,10 +707,10 @@ impl Connection {
                 Piece::Buffered(n) => At::Read(n),
                 Piece::Inflated => At::Inflated(std::mem::take(&mut message.inflated)),
             };
-            if matches!(&at, At::Read(0)) || matches!(&at, At::Inflated(v) if v.is_empty()) {
-                if !last {
-                    return Step::Continue;
-                }
+            let empty =
+                matches!(&at, At::Read(0)) || matches!(&at, At::Inflated(v) if v.is_empty());
+            if empty && !last {
+                return Step::Continue;
             }
             let first = !message.chunk_sent;
             message.chunk_sent = true;

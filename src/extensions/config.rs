@@ -17,6 +17,12 @@ use super::{ClientMaxWindowBits, DeflateParams, MAX_WINDOW_BITS, MIN_COMPRESS_WI
 /// allocates the full 32 KiB window up front. Window bits therefore save
 /// memory on the compressing side only.
 ///
+/// A value outside what RFC 7692 allows (a level over 9, window bits
+/// outside 8..=15, an empty or out-of-range offer list) is a programming
+/// error: the setter panics (see each `# Panics`), so a configuration that
+/// exists is valid, and the codec built from it never clamps or
+/// second-guesses a value.
+///
 /// ```
 /// use wsproto::extensions::DeflateConfig;
 ///
@@ -71,6 +77,7 @@ impl DeflateConfig {
     /// on when the crate is built with the `deflate` feature, off without it.
     ///
     /// Off, a client sends no offer and a server declines every offer.
+    #[must_use]
     pub fn enabled(mut self, on: bool) -> Self {
         self.enabled = on;
         self
@@ -83,6 +90,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `level` is over 9.
+    #[must_use]
     pub fn level(mut self, level: u32) -> Self {
         assert!(level <= 9, "compression level must be 0..=9, got {level}");
         self.level = level;
@@ -105,6 +113,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `bits` is not in 8..=15.
+    #[must_use]
     pub fn server_max_window_bits(mut self, bits: u8) -> Self {
         assert_window_bits(bits);
         self.server_max_window_bits = bits;
@@ -130,6 +139,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If `bits` is not in 8..=15.
+    #[must_use]
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         assert_window_bits(bits);
         self.client_max_window_bits = bits;
@@ -145,6 +155,7 @@ impl DeflateConfig {
     /// similar messages and saves no allocation (windows are kept, not freed,
     /// between messages), but it makes each message independent, which is
     /// what encode-once broadcast needs.
+    #[must_use]
     pub fn server_no_context_takeover(mut self, on: bool) -> Self {
         self.server_no_context_takeover = on;
         self
@@ -157,6 +168,7 @@ impl DeflateConfig {
     /// (RFC 7692 §7.1.1.2). As a server: we ask every client for it in our
     /// response. Memory as for
     /// [`server_no_context_takeover`](Self::server_no_context_takeover).
+    #[must_use]
     pub fn client_no_context_takeover(mut self, on: bool) -> Self {
         self.client_no_context_takeover = on;
         self
@@ -170,6 +182,7 @@ impl DeflateConfig {
     /// takeover, while a deflate call costs a hundred times what the rest of
     /// sending a small message does. Uncompressed messages do not enter the
     /// LZ77 window (RFC 7692 §7.2.3.2). No memory implication.
+    #[must_use]
     pub fn compression_threshold(mut self, bytes: usize) -> Self {
         self.compression_threshold = bytes;
         self
@@ -182,6 +195,7 @@ impl DeflateConfig {
     /// # Panics
     ///
     /// If the list is empty or a window-bits value is not in 8..=15.
+    #[must_use]
     pub fn client_offers(mut self, offers: Vec<DeflateParams>) -> Self {
         assert!(
             !offers.is_empty(),
@@ -227,11 +241,6 @@ impl DeflateConfig {
         self.compression_threshold
     }
 
-    /// Whether a message of `len` bytes is worth compressing.
-    pub fn should_compress(&self, len: usize) -> bool {
-        len >= self.compression_threshold
-    }
-
     /// The client's offers, most preferred first: the list set with
     /// [`client_offers`](Self::client_offers), or the default pair.
     /// Empty when disabled.
@@ -259,5 +268,93 @@ impl DeflateConfig {
             ..primary
         };
         vec![primary, fallback]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer() -> DeflateParams {
+        DeflateParams::default()
+    }
+
+    #[test]
+    fn setters_take_every_value_in_range() {
+        for level in 0..=9 {
+            assert_eq!(DeflateConfig::default().level(level).get_level(), level);
+        }
+        for bits in 8..=15 {
+            let config = DeflateConfig::default()
+                .server_max_window_bits(bits)
+                .client_max_window_bits(bits);
+            assert_eq!(config.get_server_max_window_bits(), bits);
+            assert_eq!(config.get_client_max_window_bits(), bits);
+            let offers = vec![DeflateParams {
+                server_max_window_bits: Some(bits),
+                client_max_window_bits: Some(ClientMaxWindowBits::Bits(bits)),
+                ..offer()
+            }];
+            let config = DeflateConfig::default()
+                .enabled(true)
+                .client_offers(offers.clone());
+            assert_eq!(config.get_client_offers(), offers);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "compression level must be 0..=9, got 10")]
+    fn level_over_9_panics() {
+        let _ = DeflateConfig::default().level(10);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 7")]
+    fn server_max_window_bits_under_8_panics() {
+        let _ = DeflateConfig::default().server_max_window_bits(7);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 16")]
+    fn server_max_window_bits_over_15_panics() {
+        let _ = DeflateConfig::default().server_max_window_bits(16);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 7")]
+    fn client_max_window_bits_under_8_panics() {
+        let _ = DeflateConfig::default().client_max_window_bits(7);
+    }
+
+    #[test]
+    #[should_panic(expected = "window bits must be in 8..=15 (RFC 7692 §7.1.2), got 16")]
+    fn client_max_window_bits_over_15_panics() {
+        let _ = DeflateConfig::default().client_max_window_bits(16);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one offer is needed")]
+    fn client_offers_empty_panics() {
+        let _ = DeflateConfig::default().client_offers(Vec::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "server_max_window_bits must be in 8..=15")]
+    fn client_offers_with_server_max_window_bits_out_of_range_panics() {
+        let bad = DeflateParams {
+            server_max_window_bits: Some(16),
+            ..offer()
+        };
+        let _ = DeflateConfig::default().client_offers(vec![offer(), bad]);
+    }
+
+    #[test]
+    #[should_panic(expected = "client_max_window_bits must be in 8..=15")]
+    fn client_offers_with_client_max_window_bits_out_of_range_panics() {
+        let bad = DeflateParams {
+            client_max_window_bits: Some(ClientMaxWindowBits::Bits(7)),
+            ..offer()
+        };
+        let _ = DeflateConfig::default().client_offers(vec![bad]);
     }
 }

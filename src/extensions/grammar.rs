@@ -10,6 +10,7 @@ use std::fmt;
 /// Strings borrow from the header value, except a quoted value that
 /// contained backslash escapes, which is unescaped into an owned string.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExtensionOffer<'a> {
     /// The extension token, e.g. `permessage-deflate`.
     pub name: &'a str,
@@ -17,13 +18,33 @@ pub struct ExtensionOffer<'a> {
     pub params: Vec<ExtensionParam<'a>>,
 }
 
+impl<'a> ExtensionOffer<'a> {
+    /// An element called `name` with `params`, as [`parse_extensions`]
+    /// would return it (to feed [`DeflateParams::from_offer`](super::DeflateParams::from_offer)
+    /// an element built by hand). Nothing is checked.
+    pub fn new(name: &'a str, params: Vec<ExtensionParam<'a>>) -> Self {
+        Self { name, params }
+    }
+}
+
 /// One `extension-param`: `token [ "=" (token | quoted-string) ]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExtensionParam<'a> {
     /// The parameter name.
     pub name: &'a str,
     /// The value, unquoted and unescaped, if the parameter had one.
     pub value: Option<Cow<'a, str>>,
+}
+
+impl<'a> ExtensionParam<'a> {
+    /// A parameter called `name`, with `value` if it has one. Nothing is checked.
+    pub fn new(name: &'a str, value: Option<&'a str>) -> Self {
+        Self {
+            name,
+            value: value.map(Cow::Borrowed),
+        }
+    }
 }
 
 /// What the parser expected where it stopped.
@@ -68,6 +89,7 @@ impl fmt::Display for Expected {
     "malformed Sec-WebSocket-Extensions (header line {header}, byte {position}): expected {expected}{}",
     match found { Some(c) => format!(", found {c:?}"), None => ", found the end".to_owned() }
 )]
+#[non_exhaustive]
 pub struct ExtensionParseError {
     /// Which header line (index into the slice given to the parser).
     pub header: usize,

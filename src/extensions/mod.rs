@@ -44,16 +44,20 @@
 //! that was told 8 and silently used 9.
 
 // The layers, one file each: the header grammar, the permessage-deflate
-// parameters of one element, what we want, and the negotiation.
+// parameters of one element, what we want, the negotiation, and the
+// extensions the codec does not handle.
 mod config;
+mod custom;
 mod grammar;
 mod negotiate;
 mod params;
 
 pub use config::DeflateConfig;
+pub use custom::{CustomExtension, CustomExtensionError};
 pub use grammar::{
     parse_extensions, Expected, ExtensionOffer, ExtensionParam, ExtensionParseError,
 };
+pub(crate) use negotiate::accept_params;
 pub use negotiate::{NegotiatedDeflate, NegotiationError};
 pub use params::{ClientMaxWindowBits, DeflateParam, DeflateParamError, DeflateParams};
 

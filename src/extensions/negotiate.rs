@@ -7,13 +7,19 @@ use std::fmt::Write as _;
 
 use super::{
     parse_extensions, ClientMaxWindowBits, DeflateConfig, DeflateParam, DeflateParamError,
-    DeflateParams, ExtensionParseError, MAX_WINDOW_BITS, MIN_COMPRESS_WINDOW_BITS,
+    DeflateParams, ExtensionOffer, ExtensionParseError, MAX_WINDOW_BITS, MIN_COMPRESS_WINDOW_BITS,
     PERMESSAGE_DEFLATE,
 };
 
 /// The outcome of a permessage-deflate negotiation, from one endpoint's
 /// side: how our compressor and our decompressor are set up.
+///
+/// The handshakes produce it; build one with [`new`](Self::new) for a
+/// connection negotiated elsewhere (RFC 8441, RFC 9220), and hand it to
+/// [`Connection::with_negotiated`](crate::Connection::with_negotiated)
+/// inside a [`Negotiated`](crate::Negotiated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct NegotiatedDeflate {
     /// The window our compressor uses, 9..=15: never larger than the peer
     /// allowed (RFC 7692 §7.2.1), never 8 (see [Window bits 8](crate::extensions#window-bits-8)).
@@ -26,6 +32,32 @@ pub struct NegotiatedDeflate {
     /// The peer resets its compressor after every message, so our
     /// decompressor may too (RFC 7692 §7.2.2).
     pub decompress_no_context_takeover: bool,
+}
+
+impl NegotiatedDeflate {
+    /// The agreement as seen by one endpoint: `compress_*` for the direction
+    /// it sends, `decompress_*` for the one it receives. From the agreed
+    /// parameters (RFC 7692 §7.1), a server compresses with
+    /// `server_max_window_bits` (15 if absent) and `server_no_context_takeover`
+    /// and decompresses with the `client_*` ones; a client the other way round.
+    ///
+    /// Window bits are clamped to what the codec can do: the compressor's to
+    /// 9..=15 (see [Window bits 8](crate::extensions#window-bits-8)), the
+    /// decompressor's to 8..=15.
+    pub fn new(
+        compress_window_bits: u8,
+        compress_no_context_takeover: bool,
+        decompress_window_bits: u8,
+        decompress_no_context_takeover: bool,
+    ) -> Self {
+        Self {
+            compress_window_bits: compress_window_bits
+                .clamp(MIN_COMPRESS_WINDOW_BITS, MAX_WINDOW_BITS),
+            compress_no_context_takeover,
+            decompress_window_bits: decompress_window_bits.clamp(8, MAX_WINDOW_BITS),
+            decompress_no_context_takeover,
+        }
+    }
 }
 
 /// Why a permessage-deflate negotiation failed the handshake.
@@ -115,10 +147,28 @@ impl DeflateConfig {
     ) -> Result<Option<NegotiatedDeflate>, NegotiationError> {
         let elements = parse_extensions(header_values)?;
         let offers = self.get_client_offers();
+        // RFC 6455 §9.1: the server may only list what the client requested.
+        if let Some(other) = elements
+            .iter()
+            .find(|e| e.name != PERMESSAGE_DEFLATE || offers.is_empty())
+        {
+            return Err(NegotiationError::NotOffered(other.name.to_owned()));
+        }
+        let elements: Vec<&ExtensionOffer<'_>> = elements.iter().collect();
+        self.accept_elements(&elements)
+    }
+
+    /// [`accept_response`](Self::accept_response) on the permessage-deflate
+    /// elements of a response already parsed (the caller has checked the
+    /// other elements against its own offers).
+    pub(crate) fn accept_elements(
+        &self,
+        elements: &[&ExtensionOffer<'_>],
+    ) -> Result<Option<NegotiatedDeflate>, NegotiationError> {
+        let offers = self.get_client_offers();
         let mut response = None;
-        for element in &elements {
-            // RFC 6455 §9.1: the server may only list what the client requested.
-            if element.name != PERMESSAGE_DEFLATE || offers.is_empty() {
+        for element in elements {
+            if offers.is_empty() {
                 return Err(NegotiationError::NotOffered(element.name.to_owned()));
             }
             if response.is_some() {
@@ -195,16 +245,26 @@ impl DeflateConfig {
         offers_header_values: &[&str],
     ) -> Result<Option<(NegotiatedDeflate, String)>, NegotiationError> {
         let elements = parse_extensions(offers_header_values)?;
+        Ok(self
+            .negotiate_elements(&elements)
+            .map(|(negotiated, response)| (negotiated, response.to_string())))
+    }
+
+    /// [`negotiate`](Self::negotiate) on offers already parsed: the agreed
+    /// parameters and the response element, or `None` to decline.
+    pub(crate) fn negotiate_elements(
+        &self,
+        elements: &[ExtensionOffer<'_>],
+    ) -> Option<(NegotiatedDeflate, DeflateParams)> {
         if !self.get_enabled() {
-            return Ok(None);
+            return None;
         }
-        Ok(elements
+        elements
             .iter()
             .filter(|element| element.name == PERMESSAGE_DEFLATE)
             // RFC 7692 §7: a malformed offer is declined, not fatal.
             .filter_map(|element| DeflateParams::from_offer(element).ok())
             .find_map(|offer| self.answer(&offer))
-            .map(|(negotiated, response)| (negotiated, response.to_string())))
     }
 
     /// The response to one valid offer, or `None` to decline it.
@@ -257,6 +317,59 @@ impl DeflateConfig {
         };
         Some((negotiated, response))
     }
+}
+
+/// A server's own permessage-deflate response parameters, checked against
+/// the client's offers (the elements of its `Sec-WebSocket-Extensions`): the
+/// agreement as the server sees it, if `response` is a valid response
+/// (RFC 7692 §7) that corresponds to one of the offers (RFC 7692 §3, §5)
+/// and our compressor can keep to its `server_max_window_bits`.
+pub(crate) fn accept_params(
+    offers: &[ExtensionOffer<'_>],
+    response: &DeflateParams,
+) -> Result<NegotiatedDeflate, NegotiationError> {
+    // The response as the client will read it, with the client's checks:
+    // window bits 8..=15, and a value on client_max_window_bits
+    // (RFC 7692 §7.1.2.2).
+    let text = response.to_string();
+    let elements = parse_extensions(&[&text])?;
+    let Some(element) = elements.first() else {
+        return Err(NegotiationError::NotOffered(PERMESSAGE_DEFLATE.to_owned()));
+    };
+    let response = DeflateParams::from_response(element)?;
+    let compress_window_bits = response.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS);
+    if compress_window_bits < MIN_COMPRESS_WINDOW_BITS {
+        return Err(NegotiationError::Unsupported {
+            param: DeflateParam::ServerMaxWindowBits,
+            reason: "of 8: zlib cannot compress with a 256-byte window",
+        });
+    }
+    let mut first_mismatch = None;
+    let offers = offers
+        .iter()
+        .filter(|element| element.name == PERMESSAGE_DEFLATE)
+        .filter_map(|element| DeflateParams::from_offer(element).ok());
+    for offer in offers {
+        match response_matches(&offer, &response) {
+            Ok(()) => {
+                return Ok(NegotiatedDeflate {
+                    compress_window_bits,
+                    compress_no_context_takeover: response.server_no_context_takeover,
+                    decompress_window_bits: match response.client_max_window_bits {
+                        Some(ClientMaxWindowBits::Bits(bits)) => bits,
+                        _ => MAX_WINDOW_BITS,
+                    },
+                    decompress_no_context_takeover: response.client_no_context_takeover,
+                })
+            }
+            Err(e) => {
+                first_mismatch.get_or_insert(e);
+            }
+        }
+    }
+    // RFC 6455 §9.1: no valid permessage-deflate offer to answer.
+    Err(first_mismatch
+        .unwrap_or_else(|| NegotiationError::NotOffered(PERMESSAGE_DEFLATE.to_owned())))
 }
 
 /// Whether `response` is a corresponding response to `offer` (RFC 7692 §3).
@@ -482,7 +595,6 @@ mod tests {
         assert_eq!(custom.offer_header(), "permessage-deflate");
         // Our own offer header parses, and a default server accepts it.
         assert!(on().negotiate(&[&on().offer_header()]).unwrap().is_some());
-        assert!(on().should_compress(32) && !on().should_compress(31));
     }
 
     #[test]

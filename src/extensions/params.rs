@@ -60,20 +60,22 @@ pub enum ClientMaxWindowBits {
 /// The permessage-deflate parameters of one offer or one response
 /// (RFC 7692 §7.1); `Display` writes the header element.
 ///
+/// Build one from [`DeflateParams::default`] (no parameter) and set the
+/// fields:
+///
 /// ```
 /// use wsproto::extensions::{ClientMaxWindowBits, DeflateParams};
 ///
-/// let offer = DeflateParams {
-///     server_max_window_bits: Some(10),
-///     client_max_window_bits: Some(ClientMaxWindowBits::Supported),
-///     ..DeflateParams::default()
-/// };
+/// let mut offer = DeflateParams::default();
+/// offer.server_max_window_bits = Some(10);
+/// offer.client_max_window_bits = Some(ClientMaxWindowBits::Supported);
 /// assert_eq!(
 ///     offer.to_string(),
 ///     "permessage-deflate; server_max_window_bits=10; client_max_window_bits"
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DeflateParams {
     /// `server_no_context_takeover`: the server resets its compressor after
     /// each message (§7.1.1.1).

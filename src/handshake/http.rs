@@ -1,11 +1,34 @@
-//! HTTP/1.1 plumbing shared by both roles: reading a head incrementally, the
-//! parsed header list, comma-separated token lists, and writing heads.
+//! HTTP plumbing shared by both roles: reading an HTTP/1.1 head
+//! incrementally, header lists (parsed from a head or given by another
+//! HTTP stack), comma-separated token lists, and writing heads.
+//!
+//! A leaf: it imports nothing else from the crate, and its errors are its
+//! own ([`HeadError`]), which the request and response errors absorb.
 
 use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
-use super::error::{BuildError, HandshakeError};
+/// What is wrong with a head or one of its header fields, before any
+/// WebSocket rule is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeadError {
+    /// The head did not end within the byte limit.
+    TooLarge { limit: usize },
+    /// More header lines than the limit.
+    TooManyHeaders { limit: usize },
+    /// Not HTTP/1.1 syntax; the text says which part.
+    Malformed(&'static str),
+    /// A header the handshake needs is absent.
+    Missing(&'static str),
+    /// A header that may appear once appears more than once.
+    Duplicate(&'static str),
+    /// A header whose value is not allowed.
+    Invalid {
+        name: &'static str,
+        reason: &'static str,
+    },
+}
 
 /// Collects a head until the blank line that ends it, scanning each byte
 /// about once.
@@ -38,7 +61,7 @@ impl HeadReader {
         &mut self,
         data: &[u8],
         max_head: usize,
-    ) -> Result<Option<usize>, HandshakeError> {
+    ) -> Result<Option<usize>, HeadError> {
         self.buf.extend_from_slice(data);
         // The whole head, blank line included, must fit in `max_head`.
         let window = &self.buf[..self.buf.len().min(max_head)];
@@ -80,7 +103,7 @@ impl HeadReader {
         }
         self.scan_from = i;
         if self.buf.len() >= max_head {
-            return Err(HandshakeError::HeadTooLarge { limit: max_head });
+            return Err(HeadError::TooLarge { limit: max_head });
         }
         Ok(None)
     }
@@ -92,12 +115,10 @@ impl HeadReader {
     }
 }
 
-/// Maps an `httparse` error to a handshake error.
-pub(crate) fn parse_error(e: httparse::Error, max_headers: usize) -> HandshakeError {
-    HandshakeError::Malformed(match e {
-        httparse::Error::TooManyHeaders => {
-            return HandshakeError::TooManyHeaders { limit: max_headers }
-        }
+/// Maps an `httparse` error to a head error.
+pub(crate) fn parse_error(e: httparse::Error, max_headers: usize) -> HeadError {
+    HeadError::Malformed(match e {
+        httparse::Error::TooManyHeaders => return HeadError::TooManyHeaders { limit: max_headers },
         httparse::Error::HeaderName => "invalid header name",
         httparse::Error::HeaderValue => "invalid header value",
         httparse::Error::NewLine => "invalid line ending",
@@ -204,6 +225,51 @@ impl Headers {
             .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
     }
 
+    /// The fields as a [`Fields`] list, for the handshake's checks.
+    pub(crate) fn fields(&self) -> Fields<'_> {
+        Fields::new(self.iter())
+    }
+}
+
+/// A list of header fields from anywhere (an HTTP/1.1 head, an HTTP/2
+/// header block), values trimmed, with the checks the handshakes share.
+/// Names compare ASCII case-insensitively.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fields<'a>(Vec<(&'a str, &'a [u8])>);
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new<I: IntoIterator<Item = (&'a str, &'a [u8])>>(fields: I) -> Self {
+        Self(fields.into_iter().map(|(n, v)| (n, trim(v))).collect())
+    }
+
+    /// Every field's name, in order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0.iter().map(|&(n, _)| n)
+    }
+
+    /// The values of every field called `name`, in order.
+    pub(crate) fn get_all<'b>(&'b self, name: &'b str) -> impl Iterator<Item = &'a [u8]> + 'b {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, v)| v)
+    }
+
+    /// The elements of the comma-separated list in the fields called `name`
+    /// (RFC 9110 §5.3, §5.6.1), as [`Headers::tokens`].
+    pub(crate) fn tokens<'b>(&'b self, name: &'b str) -> impl Iterator<Item = &'a [u8]> + 'b {
+        self.get_all(name)
+            .flat_map(|v| v.split(|&b| b == b','))
+            .map(trim)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Whether the list in the fields called `name` holds `token`, any case.
+    pub(crate) fn contains_token(&self, name: &str, token: &str) -> bool {
+        self.tokens(name)
+            .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    }
+
     /// How many fields are called `name`.
     pub(crate) fn count(&self, name: &str) -> usize {
         self.get_all(name).count()
@@ -211,12 +277,12 @@ impl Headers {
 
     /// RFC 6455 §4.1 (response check 3) and §4.2.1 (item 4): `Connection`
     /// is present and holds the token `Upgrade`, in any case.
-    pub(crate) fn require_connection_upgrade(&self) -> Result<(), HandshakeError> {
+    pub(crate) fn require_connection_upgrade(&self) -> Result<(), HeadError> {
         if self.count("Connection") == 0 {
-            return Err(HandshakeError::MissingHeader("Connection"));
+            return Err(HeadError::Missing("Connection"));
         }
         if !self.contains_token("Connection", "upgrade") {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(HeadError::Invalid {
                 name: "Connection",
                 reason: "it does not hold the token Upgrade",
             });
@@ -225,27 +291,27 @@ impl Headers {
     }
 
     /// The single field called `name`, checked to be visible ASCII.
-    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&str>, HandshakeError> {
+    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&'a str>, HeadError> {
         let mut values = self.get_all(name);
         let Some(value) = values.next() else {
             return Ok(None);
         };
         if values.next().is_some() {
-            return Err(HandshakeError::DuplicateHeader(name));
+            return Err(HeadError::Duplicate(name));
         }
         ascii(value, name).map(Some)
     }
 
     /// Checks every field called `name` is visible ASCII (the handshake's
     /// headers all are, RFC 6455 §4.3).
-    pub(crate) fn check_ascii(&self, name: &'static str) -> Result<(), HandshakeError> {
+    pub(crate) fn check_ascii(&self, name: &'static str) -> Result<(), HeadError> {
         self.get_all(name)
             .try_for_each(|v| ascii(v, name).map(drop))
     }
 }
 
 /// `value` as a `&str`, if it is visible ASCII, spaces and tabs.
-pub(crate) fn ascii<'a>(value: &'a [u8], name: &'static str) -> Result<&'a str, HandshakeError> {
+pub(crate) fn ascii<'a>(value: &'a [u8], name: &'static str) -> Result<&'a str, HeadError> {
     if value
         .iter()
         .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
@@ -253,7 +319,7 @@ pub(crate) fn ascii<'a>(value: &'a [u8], name: &'static str) -> Result<&'a str, 
         // ASCII is UTF-8.
         Ok(std::str::from_utf8(value).unwrap_or_default())
     } else {
-        Err(HandshakeError::InvalidHeader {
+        Err(HeadError::Invalid {
             name,
             reason: "the value is not ASCII",
         })
@@ -290,28 +356,6 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 /// LF can end the line early and inject a header (RFC 9110 §5.5).
 pub(crate) fn is_field_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
-}
-
-/// Checks an extra header given by the caller, and that the handshake does
-/// not own it (`reserved`: lowercase name and hint for each owned header).
-pub(crate) fn check_extra_header(
-    name: &str,
-    value: &str,
-    reserved: &[(&str, &'static str)],
-) -> Result<(), BuildError> {
-    if !is_token(name.as_bytes()) {
-        return Err(BuildError::InvalidHeaderName(escape(name.as_bytes())));
-    }
-    if !is_field_value(value) {
-        return Err(BuildError::InvalidHeaderValue(name.to_owned()));
-    }
-    if let Some((_, hint)) = reserved.iter().find(|(r, _)| r.eq_ignore_ascii_case(name)) {
-        return Err(BuildError::ReservedHeader {
-            name: name.to_owned(),
-            hint,
-        });
-    }
-    Ok(())
 }
 
 /// Appends `name: value` CRLF.
@@ -432,7 +476,7 @@ mod tests {
         assert_eq!(r.handle_read(&[b'a'; 99], 100), Ok(None));
         assert_eq!(
             r.handle_read(b"a", 100),
-            Err(HandshakeError::HeadTooLarge { limit: 100 })
+            Err(HeadError::TooLarge { limit: 100 })
         );
     }
 
@@ -444,7 +488,7 @@ mod tests {
         let mut r = HeadReader::default();
         assert_eq!(
             r.handle_read(head, head.len() - 1),
-            Err(HandshakeError::HeadTooLarge {
+            Err(HeadError::TooLarge {
                 limit: head.len() - 1
             })
         );
@@ -486,22 +530,22 @@ mod tests {
         let all: Vec<(&str, &[u8])> = h.iter().collect();
         assert_eq!(all, [("B", &b"1"[..]), ("A", b"2"), ("b", b"3")]);
         assert_eq!(h.get("b"), Some(&b"1"[..]));
-        assert_eq!(h.count("B"), 2);
-        assert_eq!(h.single("A"), Ok(Some("2")));
-        assert_eq!(h.single("B"), Err(HandshakeError::DuplicateHeader("B")));
+        let f = h.fields();
+        assert_eq!(f.count("B"), 2);
+        assert_eq!(f.single("A"), Ok(Some("2")));
+        assert_eq!(f.single("B"), Err(HeadError::Duplicate("B")));
     }
 
     #[test]
-    fn extra_headers_with_cr_or_lf_are_rejected() {
-        assert_eq!(
-            check_extra_header("X-A", "a\r\nInjected: yes", &[]),
-            Err(BuildError::InvalidHeaderValue("X-A".into()))
-        );
-        assert!(matches!(
-            check_extra_header("X-A\r\nB", "a", &[]),
-            Err(BuildError::InvalidHeaderName(_))
-        ));
-        assert!(check_extra_header("Authorization", "Bearer x\ty", &[]).is_ok());
+    fn fields_from_another_stack_are_trimmed_and_checked_alike() {
+        let f = Fields::new([
+            ("connection", &b" keep-alive, Upgrade "[..]),
+            ("sec-websocket-protocol", b"\tchat"),
+        ]);
+        assert!(f.require_connection_upgrade().is_ok());
+        assert_eq!(f.single("Sec-WebSocket-Protocol"), Ok(Some("chat")));
+        let f = Fields::new([("x", &b"\xff"[..])]);
+        assert!(matches!(f.check_ascii("x"), Err(HeadError::Invalid { .. })));
     }
 
     #[test]

@@ -1,10 +1,16 @@
-//! The HTTP/1.1 opening handshake (RFC 6455 §4), for both roles, sans-IO.
+//! The opening handshake (RFC 6455 §4), for both roles, sans-IO: over
+//! HTTP/1.1, and the negotiation of subprotocols and extensions over any
+//! transport.
 //!
 //! A client builds a [`ClientRequest`], hands it to a [`ClientHandshake`],
 //! writes what [`poll_transmit`](ClientHandshake::poll_transmit) gives, feeds
 //! what it reads to [`handle_read`](ClientHandshake::handle_read) and calls
-//! [`poll_response`](ClientHandshake::poll_response) until it returns the
-//! server's [`Response`] and the [`Connection`](crate::Connection).
+//! [`poll_response`](ClientHandshake::poll_response) until it returns an
+//! [`Outcome`]: [`Accepted`](Outcome::Accepted), with the server's
+//! [`Response`] and the [`Connection`](crate::Connection), or
+//! [`Rejected`](Outcome::Rejected), with a response of another status to
+//! handle as HTTP says (RFC 6455 §4.1: a 401 to authenticate, a 3xx to
+//! redirect).
 //!
 //! A server feeds what it reads to a [`ServerHandshake`], calls
 //! [`poll_request`](ServerHandshake::poll_request) until it returns the
@@ -13,16 +19,20 @@
 //! response to write and the `Connection`, or writes a rejection built by
 //! [`ServerHandshake::reject`] or [`ServerHandshake::reject_error`].
 //!
-//! Either way, bytes that arrive in the same read after the end of the
-//! handshake head are handed to the `Connection`, never lost.
+//! Either way, bytes that arrive after the end of the handshake head are
+//! handed to the `Connection`, never lost, up to a frame's worth
+//! ([`Config::max_frame_size`](crate::Config::max_frame_size) plus 14 bytes);
+//! more fails the handshake.
 //!
 //! Heads are read incrementally: each read is scanned once for the blank line
 //! that ends the head, and the head is parsed (with `httparse`) only once it
 //! is complete, so a slow peer costs linear, not quadratic, time. A head is
-//! bounded by [`HandshakeLimits`].
+//! bounded by [`Config::max_handshake_size`](crate::Config::max_handshake_size)
+//! and [`Config::max_handshake_headers`](crate::Config::max_handshake_headers),
+//! and the handshake by [`Config::handshake_timeout`](crate::Config::handshake_timeout).
 //!
 //! ```
-//! use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+//! use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, Outcome, ServerHandshake};
 //! use wsproto::Config;
 //!
 //! let request = ClientRequest::from_url("ws://example.com/chat")?.subprotocol("chat")?;
@@ -35,24 +45,68 @@
 //! let (response, _server_conn) = server.accept(Accept::new().subprotocol("chat")?)?;
 //!
 //! client.handle_read(&response);
-//! let (response, _client_conn) = client.poll_response()?.expect("the whole response was read");
+//! let Some(Outcome::Accepted(response, conn)) = client.poll_response()? else {
+//!     panic!("not accepted");
+//! };
 //! assert_eq!(response.subprotocol(), Some("chat"));
+//! assert_eq!(conn.subprotocol(), Some("chat"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Negotiation over any transport
+//!
+//! Over HTTP/2 and HTTP/3 (RFC 8441, RFC 9220) there is no HTTP/1.1
+//! handshake: the request and response are header lists and frames run over
+//! one stream. [`ServerOffers`] and [`ClientOffer`] negotiate subprotocols and
+//! extensions over any header list, exactly as the HTTP/1.1 handshakes do
+//! (they call them), and give the [`Negotiated`](crate::Negotiated) result for
+//! [`Connection::with_negotiated`](crate::Connection::with_negotiated). The
+//! extended CONNECT rules of RFC 8441 are in [`h2`].
 
-pub mod client;
+mod client;
 mod error;
+pub mod h2;
 mod http;
-pub mod server;
+mod negotiate;
+mod server;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, ClientRequest, Response};
-pub use error::{BuildError, HandshakeError};
+pub use client::{ClientHandshake, ClientRequest, Outcome, Response};
+pub use error::{BuildError, RequestError, ResponseError};
 pub use http::Headers;
+pub use negotiate::{Answer, ClientOffer, DeflateAnswer, ServerOffers};
 pub use server::{Accept, Request, ServerHandshake};
+
+/// Bytes kept after a head until the connection is handed over: one frame
+/// of the largest size, with the longest header (2 + 8 length + 4 mask).
+fn after_head_limit(config: &crate::Config) -> usize {
+    config.max_frame_size.saturating_add(14)
+}
+
+/// Checks an extra header given by the caller, and that the handshake does
+/// not own it (`reserved`: lowercase name and hint for each owned header).
+fn check_extra_header(
+    name: &str,
+    value: &str,
+    reserved: &[(&str, &'static str)],
+) -> Result<(), BuildError> {
+    if !http::is_token(name.as_bytes()) {
+        return Err(BuildError::InvalidHeaderName(http::escape(name.as_bytes())));
+    }
+    if !http::is_field_value(value) {
+        return Err(BuildError::InvalidHeaderValue(name.to_owned()));
+    }
+    if let Some((_, hint)) = reserved.iter().find(|(r, _)| r.eq_ignore_ascii_case(name)) {
+        return Err(BuildError::ReservedHeader {
+            name: name.to_owned(),
+            hint,
+        });
+    }
+    Ok(())
+}
 
 /// The opening handshake's timer, driven by the caller's clock like the
 /// [`Connection`](crate::Connection)'s: armed by the first `handle_timeout`.
@@ -108,63 +162,6 @@ pub fn accept_key(key: &[u8]) -> String {
     BASE64.encode(sha1.finalize())
 }
 
-/// Bounds on the HTTP head a handshake reads from its peer: the request for a
-/// server, the response for a client.
-///
-/// ```
-/// use wsproto::handshake::HandshakeLimits;
-///
-/// let limits = HandshakeLimits::default().max_head_size(8 * 1024).max_headers(32);
-/// assert_eq!(limits.get_max_head_size(), 8 * 1024);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HandshakeLimits {
-    max_head_size: usize,
-    max_headers: usize,
-}
-
-impl Default for HandshakeLimits {
-    fn default() -> Self {
-        Self {
-            max_head_size: 16 * 1024,
-            max_headers: 64,
-        }
-    }
-}
-
-impl HandshakeLimits {
-    /// The largest head, in bytes, from the request or status line to the
-    /// blank line that ends it, inclusive. Default 16 KiB.
-    ///
-    /// A head that has not ended within this many bytes fails as soon as the
-    /// bytes are there, without waiting for more: a server answers
-    /// 431 (RFC 6585 §5). A handshake buffers at most this much plus one read.
-    pub fn max_head_size(mut self, bytes: usize) -> Self {
-        self.max_head_size = bytes;
-        self
-    }
-
-    /// The most header lines a head may have. Default 64.
-    ///
-    /// More fails the handshake; a server answers 431 (RFC 6585 §5). Parsing
-    /// allocates an array of this many entries (32 bytes each on 64-bit
-    /// targets) once, when the head is complete.
-    pub fn max_headers(mut self, count: usize) -> Self {
-        self.max_headers = count;
-        self
-    }
-
-    /// The head size limit, in bytes.
-    pub fn get_max_head_size(&self) -> usize {
-        self.max_head_size
-    }
-
-    /// The header count limit.
-    pub fn get_max_headers(&self) -> usize {
-        self.max_headers
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,8 +188,8 @@ mod tests {
             "called early: nothing fires"
         );
         server.handle_timeout(t0 + Duration::from_secs(5));
-        assert_eq!(server.poll_request(), Err(HandshakeError::Timeout));
-        assert_eq!(HandshakeError::Timeout.status(), Some(408));
+        assert_eq!(server.poll_request(), Err(RequestError::Timeout));
+        assert_eq!(RequestError::Timeout.status(), 408);
         assert_eq!(server.poll_timeout(), None);
     }
 
@@ -206,7 +203,7 @@ mod tests {
         client.handle_timeout(t0 + Duration::from_secs(1));
         assert!(matches!(
             client.poll_response(),
-            Err(HandshakeError::Timeout)
+            Err(ResponseError::Timeout)
         ));
 
         let mut client = ClientHandshake::new(request, config.clone());
@@ -217,7 +214,10 @@ mod tests {
         let (response, _) = server.accept(Accept::new()).unwrap();
         client.handle_read(&response);
         client.handle_timeout(t0 + Duration::from_secs(2));
-        assert!(client.poll_response().unwrap().is_some());
+        assert!(matches!(
+            client.poll_response(),
+            Ok(Some(Outcome::Accepted(..)))
+        ));
         assert_eq!(client.poll_timeout(), None);
     }
 
@@ -230,9 +230,15 @@ mod tests {
     }
 
     #[test]
-    fn limits_default_to_16_kib_and_64_headers() {
-        let limits = HandshakeLimits::default();
-        assert_eq!(limits.get_max_head_size(), 16 * 1024);
-        assert_eq!(limits.get_max_headers(), 64);
+    fn extra_headers_with_cr_or_lf_are_rejected() {
+        assert_eq!(
+            check_extra_header("X-A", "a\r\nInjected: yes", &[]),
+            Err(BuildError::InvalidHeaderValue("X-A".into()))
+        );
+        assert!(matches!(
+            check_extra_header("X-A\r\nB", "a", &[]),
+            Err(BuildError::InvalidHeaderName(_))
+        ));
+        assert!(check_extra_header("Authorization", "Bearer x\ty", &[]).is_ok());
     }
 }

@@ -131,9 +131,15 @@ pub(crate) struct Driver {
     pub(crate) conn: Connection,
     /// Events the write path took out of the connection (to answer pings
     /// while the application only sends), in order, for the read path. It
-    /// stops growing at the high-water mark (plus the one event that crossed
-    /// it): then the write path stops reading.
+    /// takes control frames, and stops after one data message (or at the
+    /// high-water mark): whatever the peer sent after a message the
+    /// application has not read yet — its close, a protocol error — is only
+    /// acted on once the application has read that message, and could
+    /// answer it (as when it reads itself).
     stash: VecDeque<Event>,
+    /// Whether the stash holds a data message (or a failure): then it takes
+    /// no more.
+    stash_closed: bool,
     /// Their size, payloads plus [`EVENT_OVERHEAD`] each.
     stash_bytes: usize,
     /// The one timer, made on first use (it needs the runtime).
@@ -165,6 +171,7 @@ impl Driver {
         let mut driver = Self {
             conn,
             stash: VecDeque::new(),
+            stash_closed: false,
             stash_bytes: 0,
             sleep: None,
             sleep_at: None,
@@ -215,6 +222,9 @@ impl Driver {
     fn next_event(&mut self) -> Option<Event> {
         if let Some(event) = self.stash.pop_front() {
             self.stash_bytes -= event_cost(&event);
+            if self.stash.is_empty() {
+                self.stash_closed = false;
+            }
             return Some(event);
         }
         self.conn.poll_event()
@@ -225,15 +235,22 @@ impl Driver {
     /// it moved any.
     fn stash_events(&mut self) -> bool {
         let mut moved = false;
-        while self.stash_bytes < self.high_water {
+        while self.stash_has_room() {
             let Some(event) = self.conn.poll_event() else {
                 break;
             };
+            self.stash_closed =
+                !matches!(event, Event::Message(Message::Ping(_) | Message::Pong(_)));
             self.stash_bytes += event_cost(&event);
             self.stash.push_back(event);
             moved = true;
         }
         moved
+    }
+
+    /// Whether the write path may take another event for the read path.
+    fn stash_has_room(&self) -> bool {
+        !self.stash_closed && self.stash_bytes < self.high_water
     }
 
     /// After a batch of inputs or commands: the timers arm from them.
@@ -247,7 +264,7 @@ impl Driver {
         !self.read_ended
             && !self.broken
             && receiving(&self.conn)
-            && self.stash_bytes < self.high_water
+            && self.stash_has_room()
             && self.conn.buffered_amount() <= self.high_water
     }
 
@@ -470,12 +487,19 @@ fn receiving(conn: &Connection) -> bool {
     matches!(conn.state(), State::Open | State::CloseSent)
 }
 
-/// An event as the stream hands it out.
-fn into_item(event: Event) -> Result<Message, Error> {
+/// An event as the read side hands it out: a failure is an error.
+fn into_item(event: Event) -> Result<Event, Error> {
     match event {
-        Event::Message(message) => Ok(message),
         Event::Failed(e) => Err(Error::Protocol(e)),
-        Event::Chunk { .. } => Err(Error::StreamingUnsupported),
+        event => Ok(event),
+    }
+}
+
+/// An event as the `Stream` hands it out: a message.
+pub(crate) fn into_message(event: Result<Event, Error>) -> Result<Message, Error> {
+    match event? {
+        Event::Message(message) => Ok(message),
+        _ => Err(Error::Streaming),
     }
 }
 
@@ -570,7 +594,7 @@ fn pump<L: Link>(link: &mut L, cx: &mut Context<'_>) {
 
 /// What the read path's locked step decided.
 enum ReadStep {
-    Done(Option<Result<Message, Error>>),
+    Done(Option<Result<Event, Error>>),
     Pending,
     Read,
 }
@@ -580,6 +604,15 @@ pub(crate) fn poll_next<L: Link>(
     link: &mut L,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message, Error>>> {
+    poll_next_event(link, cx).map(|item| item.map(into_message))
+}
+
+/// The next event (a message, or a piece of one in streaming mode),
+/// driving everything else meanwhile.
+pub(crate) fn poll_next_event<L: Link>(
+    link: &mut L,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Event, Error>>> {
     let waker = link.with(|d, _| d.enter(Side::Read, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
     loop {

@@ -35,10 +35,13 @@
 //!   `Sink::poll_ready`, `poll_flush` and `poll_close`, or the same on a
 //!   [`WriteHalf`]; this side also reads what has arrived and processes it
 //!   (answering pings), keeping the messages in order for the read side.
-//!   It stops reading once the messages it holds for the read side pass
-//!   the high-water mark ([`WebSocketStream::set_high_water_mark`], 64 KiB
-//!   by default; one message may cross it): an application that never
-//!   reads then stops answering, and the peer's keepalive decides.
+//!   It reads ahead over pings and pongs, and stops after one data message
+//!   the application has not read yet (or at the high-water mark,
+//!   [`WebSocketStream::set_high_water_mark`], 64 KiB by default): so a
+//!   close or a protocol error the peer sent after its messages is acted
+//!   on only once the application has read them and could answer them, as
+//!   when it reads itself. An application that never reads a message then
+//!   stops answering pings sent after it, and the peer's keepalive decides.
 //!
 //! An application that neither reads nor writes for a while should keep
 //! a `recv()` pending somewhere — typically the read half in its own task,
@@ -114,7 +117,7 @@ mod transport;
 use std::io;
 
 use crate::error::ProtocolError;
-use crate::handshake::{BuildError, HandshakeError};
+use crate::handshake::{BuildError, RequestError, Response, ResponseError};
 
 /// What the stream yields and the sink takes: the core's message, whose
 /// payloads are reference-counted buffers handed out without a copy.
@@ -125,16 +128,27 @@ pub use split::{ReadHalf, WriteHalf};
 pub use stream::WebSocketStream;
 pub use transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 
-/// What went wrong on a tokio WebSocket.
+/// What went wrong on a tokio WebSocket (the same cases as the blocking
+/// adapter's).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
-    /// The opening handshake failed (or timed out).
+    /// The client's opening handshake request was invalid, too large or too
+    /// slow; the server answered it with [`RequestError::status`].
     #[error("handshake failed: {0}")]
-    Handshake(#[from] HandshakeError),
+    Request(#[from] RequestError),
+    /// The server's opening handshake response was invalid, too large or
+    /// too slow.
+    #[error("handshake failed: {0}")]
+    Response(#[from] ResponseError),
+    /// The server answered with a status other than 101 (a 401, a 3xx
+    /// redirect, ...): the response, with the beginning of its body
+    /// (RFC 6455 §4.1: handled as HTTP says).
+    #[error("the server answered {} {:?} instead of 101 Switching Protocols", .0.status(), .0.reason())]
+    Refused(Box<Response>),
     /// A request or response could not be built (a bad URL, a header that
     /// may not be set).
     #[error("{0}")]
@@ -142,19 +156,21 @@ pub enum Error {
     /// The application rejected the request with this status.
     #[error("the request was rejected with status {0}")]
     Rejected(u16),
-    /// The peer broke the protocol or vanished, or a timer gave up on it;
-    /// the close frame was sent where one could be.
+    /// The peer broke the protocol or vanished, or a deadline passed; the
+    /// close frame was sent where one could be.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),
     /// The call was not valid in the connection's state.
     #[error(transparent)]
     Local(#[from] crate::Error),
-    /// The connection is closed: the close handshake is over, the transport
-    /// ended, or a close frame was already sent.
+    /// The connection is closed: the close handshake is over, or a close
+    /// frame was already sent. (A transport that ended without it is
+    /// [`Error::Protocol`] with [`ProtocolError::UnexpectedEof`]: 1006.)
     #[error("the connection is closed")]
     Closed,
-    /// [`Config::streaming`](crate::Config::streaming) is on: this adapter
-    /// hands out whole messages only.
-    #[error("streaming mode is not supported by the tokio adapter")]
-    StreamingUnsupported,
+    /// `recv` or the `Stream` met a piece of a message: with
+    /// [`Config::streaming`](crate::Config::streaming) on, receive with
+    /// [`WebSocketStream::recv_event`].
+    #[error("streaming mode hands out pieces of messages: use recv_event")]
+    Streaming,
 }

@@ -1,9 +1,9 @@
 //! The client's side of the opening handshake: build the request (RFC 6455
-//! §4.1, in `request.rs`), then read and check the server's response.
+//! §4.1, in `request.rs`), then read and check the server's response (in
+//! `response.rs`).
 
 mod request;
-
-use std::ops::Range;
+mod response;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -12,19 +12,45 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::connection::{Connection, Role};
 use crate::entropy::{Entropy, OsEntropy};
-use crate::extensions::NegotiatedDeflate;
-use crate::handshake::error::HandshakeError;
-use crate::handshake::http::{self, escape, HeadReader, Headers};
-use crate::handshake::{accept_key, HandshakeLimits};
+use crate::handshake::error::ResponseError;
+use crate::handshake::http::HeadReader;
+use crate::handshake::negotiate::ClientOffer;
 
 pub use request::ClientRequest;
+pub use response::Response;
+
+use response::{Checked, Sent};
+
+/// How the opening handshake ended, as seen by the client.
+// Returned once per handshake and taken apart at once: boxing the
+// connection would cost an allocation and a clumsier pattern for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[must_use]
+pub enum Outcome {
+    /// A 101 that passed the checks of RFC 6455 §4.1: the response and the
+    /// client [`Connection`], which knows what was agreed and has been fed
+    /// whatever followed the response head.
+    Accepted(Response, Connection),
+    /// Another status, to be handled as HTTP says (RFC 6455 §4.1): a 401 to
+    /// authenticate, a 3xx to redirect, an error. The response carries its
+    /// headers and the beginning of its body.
+    Rejected(Response),
+}
 
 /// The client's side of the opening handshake.
 ///
 /// Write what [`poll_transmit`](Self::poll_transmit) gives, then feed what
 /// the transport reads to [`handle_read`](Self::handle_read) and call
-/// [`poll_response`](Self::poll_response) until it returns the [`Response`]
-/// and the [`Connection`], or an error.
+/// [`poll_response`](Self::poll_response) until it returns the
+/// [`Outcome`], or an error.
+///
+/// Limits and the timeout come from the [`Config`]:
+/// [`max_handshake_size`](Config::max_handshake_size),
+/// [`max_handshake_headers`](Config::max_handshake_headers),
+/// [`handshake_timeout`](Config::handshake_timeout). permessage-deflate is
+/// offered as [`Config::deflate`] says, alongside the request's own
+/// subprotocols and extensions.
 ///
 /// ```
 /// use wsproto::entropy::SeededEntropy;
@@ -42,13 +68,13 @@ pub use request::ClientRequest;
 /// ```
 #[derive(Debug)]
 pub struct ClientHandshake {
-    limits: HandshakeLimits,
     /// The `Sec-WebSocket-Key` sent.
     key: String,
-    subprotocols: Vec<String>,
-    offered_extensions: bool,
-    /// permessage-deflate was offered from the configuration.
-    offered_deflate: bool,
+    /// The subprotocols and extensions offered.
+    offer: ClientOffer,
+    max_head: usize,
+    max_headers: usize,
+    after_head_limit: usize,
     /// The request, until it is polled.
     transmit: Option<Bytes>,
     reader: HeadReader,
@@ -58,22 +84,25 @@ pub struct ClientHandshake {
     timer: super::HandshakeTimer,
 }
 
+// One per handshake; it moves once, into the outcome.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum State {
     /// The response head has not ended yet.
     Reading,
     /// The response was read and checked; `leftover` followed it.
     Read {
-        response: Result<Response, HandshakeError>,
+        response: Result<Checked, ResponseError>,
         leftover: BytesMut,
     },
-    /// The connection was handed over.
+    /// The outcome was handed over.
     Done,
 }
 
 impl ClientHandshake {
     /// A handshake for `request`, with a key and mask keys from the
-    /// operating system's generator; `config` is for the [`Connection`].
+    /// operating system's generator; `config` is for the handshake's
+    /// limits and the [`Connection`].
     pub fn new(request: ClientRequest, config: Config) -> Self {
         Self::with_entropy(request, config, Box::new(OsEntropy::new()))
     }
@@ -90,36 +119,21 @@ impl ClientHandshake {
         let mut nonce = [0u8; 16];
         entropy.fill(&mut nonce);
         let key = BASE64.encode(nonce);
-        // RFC 7692 §5: offer permessage-deflate, unless the caller wrote its
-        // own extension offers.
-        let deflate = &config.deflate;
-        let offered_deflate =
-            cfg!(feature = "deflate") && deflate.get_enabled() && request.extensions().is_empty();
-        let request = match offered_deflate {
-            true => request
-                .clone()
-                .extension(&deflate.offer_header())
-                .unwrap_or(request),
-            false => request,
-        };
+        // RFC 7692 §5: permessage-deflate is offered as the configuration
+        // says, with the request's own offers.
+        let offer = request.offer(&config.deflate);
         Self {
-            offered_deflate,
-            limits: HandshakeLimits::default(),
-            transmit: Some(request.encode(&key)),
+            transmit: Some(request.encode(&key, &offer)),
             key,
-            subprotocols: request.subprotocols().to_vec(),
-            offered_extensions: !request.extensions().is_empty(),
+            offer,
+            max_head: config.max_handshake_size,
+            max_headers: config.max_handshake_headers,
+            after_head_limit: super::after_head_limit(&config),
             reader: HeadReader::default(),
             state: State::Reading,
             timer: super::HandshakeTimer::new(config.handshake_timeout),
             parts: Some((config, entropy)),
         }
-    }
-
-    /// Replaces the limits on the response head.
-    pub fn with_limits(mut self, limits: HandshakeLimits) -> Self {
-        self.limits = limits;
-        self
     }
 
     // ----- getters -----
@@ -134,7 +148,7 @@ impl ClientHandshake {
     /// Input: the time is now `now`. The first call starts the handshake
     /// timer ([`Config::handshake_timeout`]); once it expires before the
     /// response is complete, [`poll_response`](Self::poll_response) fails
-    /// with [`HandshakeError::Timeout`].
+    /// with [`ResponseError::Timeout`].
     pub fn handle_timeout(&mut self, now: std::time::Instant) {
         if matches!(self.state, State::Reading) {
             self.timer.handle(now);
@@ -153,38 +167,65 @@ impl ClientHandshake {
     /// Takes bytes read from the transport.
     ///
     /// They are scanned once for the end of the head; once it is there the
-    /// response is parsed and checked. Bytes after the head are kept for
-    /// the [`Connection`]. After a failed response, or once the connection
-    /// was handed over, further bytes are dropped: feed the connection.
+    /// response is parsed and checked. After a 101, the bytes that follow
+    /// are kept for the [`Connection`], up to a frame's worth
+    /// ([`Config::max_frame_size`] plus 14); more turns the response into
+    /// [`ResponseError::TooMuchDataAfterHead`]. After another status, a
+    /// failed response, or once the outcome was handed over, further bytes
+    /// are dropped: feed the connection.
     pub fn handle_read(&mut self, data: &[u8]) {
+        let cap = self.after_head_limit;
         match &mut self.state {
             State::Read {
-                response: Ok(_),
+                response: Ok(Checked::Accepted(..)),
                 leftover,
-            } => leftover.extend_from_slice(data),
-            State::Read {
-                response: Err(_), ..
+            } => {
+                if leftover.len().saturating_add(data.len()) > cap {
+                    self.fail(ResponseError::TooMuchDataAfterHead { limit: cap });
+                } else {
+                    leftover.extend_from_slice(data);
+                }
             }
-            | State::Done => {}
-            State::Reading => match self
-                .reader
-                .handle_read(data, self.limits.get_max_head_size())
-            {
+            State::Read { .. } | State::Done => {}
+            State::Reading => match self.reader.handle_read(data, self.max_head) {
                 Ok(None) => {}
                 Ok(Some(end)) => {
                     let (head, leftover) = self.reader.take(end);
-                    let response = self.read_response(head, &leftover);
-                    self.state = State::Read { response, leftover };
+                    let sent = Sent {
+                        key: &self.key,
+                        offer: &self.offer,
+                        max_headers: self.max_headers,
+                        max_body: self.max_head,
+                    };
+                    match response::read(head, &leftover, &sent) {
+                        Err(e) => self.fail(e),
+                        Ok(Checked::Accepted(..)) if leftover.len() > cap => {
+                            self.fail(ResponseError::TooMuchDataAfterHead { limit: cap });
+                        }
+                        // The body was copied out; what follows is not ours.
+                        rejected @ Ok(Checked::Rejected(_)) => {
+                            self.state = State::Read {
+                                response: rejected,
+                                leftover: BytesMut::new(),
+                            }
+                        }
+                        response => self.state = State::Read { response, leftover },
+                    }
                 }
                 Err(e) => {
                     self.reader = HeadReader::default();
-                    self.state = State::Read {
-                        response: Err(e),
-                        leftover: BytesMut::new(),
-                    };
+                    self.fail(e.into());
                 }
             },
         }
+    }
+
+    /// Fails the handshake with `error`, dropping what was buffered.
+    fn fail(&mut self, error: ResponseError) {
+        self.state = State::Read {
+            response: Err(error),
+            leftover: BytesMut::new(),
+        };
     }
 
     // ----- outputs -----
@@ -195,17 +236,17 @@ impl ClientHandshake {
         self.transmit.take()
     }
 
-    /// The server's response and the client [`Connection`] once the
-    /// response has been read in full and passed the checks of RFC 6455
-    /// §4.1; `Ok(None)` while more bytes are needed.
+    /// The [`Outcome`] once the response has been read in full (and, for a
+    /// 101, passed the checks of RFC 6455 §4.1); `Ok(None)` while more bytes
+    /// are needed.
     ///
-    /// The connection has already been fed whatever followed the response
-    /// head. It is handed over once; after that this returns `Ok(None)`. An
-    /// error is returned each time it is called; a status other than 101 is
-    /// [`HandshakeError::UnexpectedStatus`], with the response.
-    pub fn poll_response(&mut self) -> Result<Option<(Response, Connection)>, HandshakeError> {
+    /// A 101 gives [`Outcome::Accepted`] with the client [`Connection`],
+    /// already fed whatever followed the response head; another status gives
+    /// [`Outcome::Rejected`]. The outcome is handed over once; after that
+    /// this returns `Ok(None)`. An error is returned each time it is called.
+    pub fn poll_response(&mut self) -> Result<Option<Outcome>, ResponseError> {
         match &self.state {
-            State::Reading if self.timer.expired => return Err(HandshakeError::Timeout),
+            State::Reading if self.timer.expired => return Err(ResponseError::Timeout),
             State::Reading | State::Done => return Ok(None),
             State::Read {
                 response: Err(e), ..
@@ -215,506 +256,26 @@ impl ClientHandshake {
             } => {}
         }
         let State::Read {
-            response: Ok(response),
+            response: Ok(checked),
             leftover,
         } = std::mem::replace(&mut self.state, State::Done)
         else {
             return Ok(None);
         };
+        let (response, negotiated) = match checked {
+            Checked::Rejected(response) => return Ok(Some(Outcome::Rejected(response))),
+            Checked::Accepted(response, negotiated) => (response, negotiated),
+        };
         let Some((config, entropy)) = self.parts.take() else {
             return Ok(None);
         };
-        let mut conn = Connection::with_entropy(Role::Client, config, entropy);
-        #[cfg(feature = "deflate")]
-        if let Some(negotiated) = response.deflate {
-            let config = conn.config().deflate.clone();
-            conn.enable_deflate(negotiated, &config);
-        }
+        let mut conn = Connection::from_parts(Role::Client, config, entropy, negotiated);
         if !leftover.is_empty() {
             conn.handle_read(&leftover);
         }
-        Ok(Some((response, conn)))
-    }
-
-    /// Parses a complete head and checks it.
-    fn read_response(&self, head: Bytes, after: &[u8]) -> Result<Response, HandshakeError> {
-        let max_headers = self.limits.get_max_headers();
-        let mut parsed = vec![httparse::EMPTY_HEADER; max_headers];
-        let mut res = httparse::Response::new(&mut parsed);
-        match res.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(HandshakeError::Malformed("the head ended early"))
-            }
-            Err(e) => return Err(http::parse_error(e, max_headers)),
-        }
-        let (Some(version), Some(status)) = (res.version, res.code) else {
-            return Err(HandshakeError::Malformed("incomplete status line"));
-        };
-        let reason = http::str_range(&head, res.reason.unwrap_or_default());
-        let headers = Headers::from_parsed(&head, res.headers);
-        let mut response = Response {
-            deflate: None,
-            head,
-            status,
-            reason,
-            headers,
-            body: Bytes::new(),
-        };
-
-        // RFC 6455 §4.1, response check 1: another status is handled as
-        // HTTP says (a 401 to authenticate, a 3xx to redirect): give it to
-        // the caller, with the body as far as it was read.
-        if status != 101 {
-            let declared = response
-                .headers
-                .get_str("Content-Length")
-                .and_then(|n| http::trim_str(n).parse::<usize>().ok());
-            let len = after
-                .len()
-                .min(self.limits.get_max_head_size())
-                .min(declared.unwrap_or(usize::MAX));
-            response.body = Bytes::copy_from_slice(&after[..len]);
-            return Err(HandshakeError::UnexpectedStatus(Box::new(response)));
-        }
-        // A 101 does not exist in HTTP/1.0.
-        if version == 0 {
-            return Err(HandshakeError::HttpVersion);
-        }
-        response.deflate = self.check(&response)?;
-        Ok(response)
-    }
-
-    /// The checks of RFC 6455 §4.1 on a 101 response.
-    fn check(&self, response: &Response) -> Result<Option<NegotiatedDeflate>, HandshakeError> {
-        let h = &response.headers;
-        // Check 2: Upgrade is "websocket", any case.
-        if h.count("Upgrade") == 0 {
-            return Err(HandshakeError::MissingHeader("Upgrade"));
-        }
-        let upgrade: Vec<&[u8]> = h.tokens("Upgrade").collect();
-        if !matches!(&upgrade[..], [u] if u.eq_ignore_ascii_case(b"websocket")) {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Upgrade",
-                reason: "it is not websocket",
-            });
-        }
-        // Check 3: Connection holds the token "Upgrade", any case.
-        h.require_connection_upgrade()?;
-        // Check 4, and §11.3.3: one Sec-WebSocket-Accept, matching the key,
-        // leading and trailing whitespace ignored.
-        let Some(accept) = h.single("Sec-WebSocket-Accept")? else {
-            return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept"));
-        };
-        if http::trim_str(accept) != accept_key(self.key.as_bytes()) {
-            return Err(HandshakeError::AcceptMismatch);
-        }
-        // Check 5, and §11.3.2: at most one Sec-WebSocket-Extensions, and
-        // none unless offered. Which extensions were accepted is for the
-        // extension negotiation to check.
-        if h.single("Sec-WebSocket-Extensions")?.is_some() && !self.offered_extensions {
-            return Err(HandshakeError::UnofferedExtensions);
-        }
-        // Check 6, and §11.3.4: at most one Sec-WebSocket-Protocol, naming
-        // a subprotocol that was offered.
-        if let Some(chosen) = h.single("Sec-WebSocket-Protocol")? {
-            let chosen = http::trim_str(chosen);
-            if !self.subprotocols.iter().any(|p| p == chosen) {
-                return Err(HandshakeError::UnofferedSubprotocol(escape(
-                    chosen.as_bytes(),
-                )));
-            }
-        }
-        // RFC 7692 §7.1: the server's permessage-deflate answer must fit the offer.
-        match &self.parts {
-            Some((config, _)) if self.offered_deflate => {
-                let answers: Vec<&str> = h
-                    .get_all("Sec-WebSocket-Extensions")
-                    .filter_map(|v| std::str::from_utf8(v).ok())
-                    .collect();
-                Ok(config.deflate.accept_response(&answers)?)
-            }
-            _ => Ok(None),
-        }
-    }
-}
-
-/// A server's response to the opening handshake.
-///
-/// For a 101 that passed the checks of RFC 6455 §4.1, it is returned with
-/// the [`Connection`]; for another status it is inside
-/// [`HandshakeError::UnexpectedStatus`], with the beginning of its body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// The agreed permessage-deflate parameters, when it was offered and accepted.
-    deflate: Option<NegotiatedDeflate>,
-    head: Bytes,
-    status: u16,
-    reason: Range<usize>,
-    headers: Headers,
-    body: Bytes,
-}
-
-impl Response {
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The reason phrase, as sent (may be empty).
-    pub fn reason(&self) -> &str {
-        std::str::from_utf8(&self.head[self.reason.clone()]).unwrap_or_default()
-    }
-
-    /// Every header field, in order.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The value of the first header field called `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.get(name)
-    }
-
-    /// The subprotocol the server chose (the _Subprotocol In Use_, RFC 6455
-    /// §4.1), if any.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.headers
-            .get_str("Sec-WebSocket-Protocol")
-            .map(http::trim_str)
-    }
-
-    /// The permessage-deflate parameters agreed, when the client offered it
-    /// (from [`Config::deflate`]) and the server accepted (RFC 7692 §7.1).
-    pub fn deflate(&self) -> Option<&NegotiatedDeflate> {
-        self.deflate.as_ref()
-    }
-
-    /// The server's `Sec-WebSocket-Extensions` answer as sent (the
-    /// _Extensions In Use_, RFC 6455 §4.1), if any.
-    pub fn extensions(&self) -> Option<&str> {
-        self.headers
-            .get_str("Sec-WebSocket-Extensions")
-            .map(http::trim_str)
-    }
-
-    /// For a status other than 101: the beginning of the body, as much of it
-    /// as had been read with the head (at most the head size limit, and at
-    /// most its `Content-Length`). Empty for a 101, whose following bytes
-    /// go to the [`Connection`].
-    pub fn body(&self) -> &Bytes {
-        &self.body
+        Ok(Some(Outcome::Accepted(response, conn)))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::entropy::SeededEntropy;
-    use crate::extensions::DeflateConfig;
-    use crate::Event;
-    use crate::Message;
-
-    /// A client handshake that offers no extension unless the request does.
-    fn handshake(request: ClientRequest) -> ClientHandshake {
-        let config = Config::default().deflate(DeflateConfig::default().enabled(false));
-        ClientHandshake::with_entropy(request, config, Box::new(SeededEntropy::new(7)))
-    }
-
-    /// A valid 101 for `client`, with `extra` header lines.
-    fn response_for(client: &ClientHandshake, extra: &str) -> String {
-        format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
-            accept_key(client.key().as_bytes())
-        )
-    }
-
-    fn respond(
-        mut client: ClientHandshake,
-        response: &str,
-    ) -> Result<Option<(Response, Connection)>, HandshakeError> {
-        client.handle_read(response.as_bytes());
-        client.poll_response()
-    }
-
-    fn check(request: ClientRequest, extra: &str) -> Result<Response, HandshakeError> {
-        let client = handshake(request);
-        let response = response_for(&client, extra);
-        respond(client, &response).map(|r| r.expect("complete").0)
-    }
-
-    fn plain() -> ClientRequest {
-        ClientRequest::from_url("ws://example.com/chat").unwrap()
-    }
-
-    #[test]
-    fn client_request_is_byte_exact_with_seeded_entropy() {
-        let request = ClientRequest::from_url("ws://example.com:8080/chat?x=1")
-            .unwrap()
-            .origin("http://example.com")
-            .unwrap()
-            .subprotocol("chat")
-            .unwrap()
-            .subprotocol("superchat")
-            .unwrap()
-            .extension("permessage-deflate; client_max_window_bits")
-            .unwrap()
-            .header("Authorization", "Bearer abc")
-            .unwrap();
-        let mut client = handshake(request);
-        let mut nonce = [0u8; 16];
-        SeededEntropy::new(7).fill(&mut nonce);
-        assert_eq!(client.key(), BASE64.encode(nonce));
-        let expected = format!(
-            "GET /chat?x=1 HTTP/1.1\r\n\
-             Host: example.com:8080\r\n\
-             Upgrade: websocket\r\n\
-             Connection: Upgrade\r\n\
-             Sec-WebSocket-Key: {}\r\n\
-             Sec-WebSocket-Version: 13\r\n\
-             Origin: http://example.com\r\n\
-             Sec-WebSocket-Protocol: chat, superchat\r\n\
-             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
-             Authorization: Bearer abc\r\n\r\n",
-            client.key()
-        );
-        assert_eq!(client.poll_transmit().unwrap(), expected.as_bytes());
-        assert_eq!(client.poll_transmit(), None);
-    }
-
-    #[test]
-    fn client_key_is_base64_of_16_bytes() {
-        let client = ClientHandshake::new(plain(), Config::default());
-        assert_eq!(BASE64.decode(client.key()).unwrap().len(), 16);
-    }
-
-    #[test]
-    fn client_accepts_valid_101() {
-        let response = check(plain(), "").unwrap();
-        assert_eq!(response.status(), 101);
-        assert_eq!(response.reason(), "Switching Protocols");
-        assert_eq!(response.subprotocol(), None);
-        assert_eq!(response.extensions(), None);
-        assert!(response.body().is_empty());
-    }
-
-    #[test]
-    fn client_hands_a_client_connection_the_bytes_after_the_head() {
-        let mut client = handshake(plain());
-        let mut input = response_for(&client, "").into_bytes();
-        input.extend_from_slice(&[0x81, 0x05, b'H', b'e']);
-        client.handle_read(&input);
-        client.handle_read(b"llo");
-        let (_, mut conn) = client.poll_response().unwrap().unwrap();
-        assert_eq!(conn.role(), Role::Client);
-        match conn.poll_event() {
-            Some(Event::Message(Message::Text(text))) => assert_eq!(&*text, "Hello"),
-            other => panic!("unexpected {other:?}"),
-        }
-        // Handed over once.
-        assert!(client.poll_response().unwrap().is_none());
-    }
-
-    #[test]
-    fn client_reports_other_status_with_headers_and_body() {
-        let client = handshake(plain());
-        let err = respond(
-            client,
-            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nno entry!trailing",
-        )
-        .unwrap_err();
-        let HandshakeError::UnexpectedStatus(response) = &err else {
-            panic!("unexpected {err:?}");
-        };
-        assert_eq!(response.status(), 403);
-        assert_eq!(response.reason(), "Forbidden");
-        assert_eq!(response.header("content-type"), Some(&b"text/plain"[..]));
-        assert_eq!(&response.body()[..], b"no entry!");
-        assert_eq!(err.status(), None);
-        assert!(err.to_string().contains("403"));
-    }
-
-    #[test]
-    fn client_names_missing_upgrade_header() {
-        let client = handshake(plain());
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(client.key().as_bytes())
-        );
-        let err = respond(client, &response).unwrap_err();
-        assert_eq!(err, HandshakeError::MissingHeader("Upgrade"));
-        assert!(err.to_string().contains("Upgrade"));
-    }
-
-    #[test]
-    fn client_names_wrong_upgrade_header() {
-        let client = handshake(plain());
-        let response = response_for(&client, "").replace("Upgrade: websocket", "Upgrade: h2c");
-        let err = respond(client, &response).unwrap_err();
-        assert!(matches!(
-            err,
-            HandshakeError::InvalidHeader {
-                name: "Upgrade",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn client_accepts_upgrade_in_any_case() {
-        let client = handshake(plain());
-        let response =
-            response_for(&client, "").replace("Upgrade: websocket", "upgrade: WebSocket");
-        assert!(respond(client, &response).unwrap().is_some());
-    }
-
-    #[test]
-    fn client_names_connection_without_upgrade_token() {
-        let client = handshake(plain());
-        let response =
-            response_for(&client, "").replace("Connection: Upgrade", "Connection: close");
-        let err = respond(client, &response).unwrap_err();
-        assert!(matches!(
-            err,
-            HandshakeError::InvalidHeader {
-                name: "Connection",
-                ..
-            }
-        ));
-        let client = handshake(plain());
-        let response = response_for(&client, "").replace("Connection: Upgrade\r\n", "");
-        assert_eq!(
-            respond(client, &response).unwrap_err(),
-            HandshakeError::MissingHeader("Connection")
-        );
-    }
-
-    #[test]
-    fn client_accepts_connection_keep_alive_upgrade() {
-        let client = handshake(plain());
-        let response = response_for(&client, "")
-            .replace("Connection: Upgrade", "Connection: keep-alive, upgrade");
-        assert!(respond(client, &response).unwrap().is_some());
-    }
-
-    #[test]
-    fn client_names_wrong_accept_header() {
-        let client = handshake(plain());
-        let response = response_for(&client, "").replace(
-            &accept_key(client.key().as_bytes()),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
-        );
-        let err = respond(client, &response).unwrap_err();
-        assert_eq!(err, HandshakeError::AcceptMismatch);
-        assert!(err.to_string().contains("Sec-WebSocket-Accept"));
-    }
-
-    #[test]
-    fn client_names_missing_accept_header() {
-        let client = handshake(plain());
-        let response =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-        assert_eq!(
-            respond(client, response).unwrap_err(),
-            HandshakeError::MissingHeader("Sec-WebSocket-Accept")
-        );
-    }
-
-    #[test]
-    fn client_rejects_two_accept_headers() {
-        let client = handshake(plain());
-        let accept = accept_key(client.key().as_bytes());
-        let response = response_for(&client, &format!("Sec-WebSocket-Accept: {accept}\r\n"));
-        assert_eq!(
-            respond(client, &response).unwrap_err(),
-            HandshakeError::DuplicateHeader("Sec-WebSocket-Accept")
-        );
-    }
-
-    #[test]
-    fn client_exposes_the_chosen_subprotocol() {
-        let request = plain()
-            .subprotocol("chat")
-            .unwrap()
-            .subprotocol("superchat")
-            .unwrap();
-        let response = check(request, "Sec-WebSocket-Protocol: superchat\r\n").unwrap();
-        assert_eq!(response.subprotocol(), Some("superchat"));
-    }
-
-    #[test]
-    fn client_names_subprotocol_not_offered() {
-        let request = plain().subprotocol("chat").unwrap();
-        let err = check(request, "Sec-WebSocket-Protocol: mqtt\r\n").unwrap_err();
-        assert_eq!(err, HandshakeError::UnofferedSubprotocol("mqtt".into()));
-        assert!(err.to_string().contains("Sec-WebSocket-Protocol"));
-        let err = check(plain(), "Sec-WebSocket-Protocol: chat\r\n").unwrap_err();
-        assert_eq!(err, HandshakeError::UnofferedSubprotocol("chat".into()));
-    }
-
-    #[test]
-    fn client_rejects_a_list_of_subprotocols_in_the_response() {
-        let request = plain().subprotocol("a").unwrap().subprotocol("b").unwrap();
-        let err = check(request.clone(), "Sec-WebSocket-Protocol: a, b\r\n").unwrap_err();
-        assert!(matches!(err, HandshakeError::UnofferedSubprotocol(_)));
-        let err = check(
-            request,
-            "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n",
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol")
-        );
-    }
-
-    #[test]
-    fn client_names_extensions_when_none_were_offered() {
-        let err = check(plain(), "Sec-WebSocket-Extensions: permessage-deflate\r\n").unwrap_err();
-        assert_eq!(err, HandshakeError::UnofferedExtensions);
-        assert!(err.to_string().contains("Sec-WebSocket-Extensions"));
-    }
-
-    #[test]
-    fn client_exposes_the_extension_answer_when_it_offered_some() {
-        let request = plain().extension("permessage-deflate").unwrap();
-        let response = check(request, "Sec-WebSocket-Extensions: permessage-deflate\r\n").unwrap();
-        assert_eq!(response.extensions(), Some("permessage-deflate"));
-    }
-
-    #[test]
-    fn client_rejects_http_1_0_101() {
-        let client = handshake(plain());
-        let response = response_for(&client, "").replace("HTTP/1.1", "HTTP/1.0");
-        assert_eq!(
-            respond(client, &response).unwrap_err(),
-            HandshakeError::HttpVersion
-        );
-    }
-
-    #[test]
-    fn client_rejects_head_over_the_cap_without_waiting() {
-        let mut client =
-            handshake(plain()).with_limits(HandshakeLimits::default().max_head_size(64));
-        client.handle_read(&[b'x'; 63]);
-        assert!(matches!(client.poll_response(), Ok(None)));
-        client.handle_read(b"x");
-        assert_eq!(
-            client.poll_response().err(),
-            Some(HandshakeError::HeadTooLarge { limit: 64 })
-        );
-    }
-
-    #[test]
-    fn client_reads_response_fed_one_byte_at_a_time() {
-        let mut client = handshake(plain().subprotocol("chat").unwrap());
-        let response = response_for(&client, "Sec-WebSocket-Protocol: chat\r\n");
-        for b in response.as_bytes() {
-            assert_eq!(client.poll_response().unwrap().map(|_| ()), None);
-            client.handle_read(std::slice::from_ref(b));
-        }
-        let (response, _) = client.poll_response().unwrap().unwrap();
-        assert_eq!(response.subprotocol(), Some("chat"));
-    }
-}
+mod tests;

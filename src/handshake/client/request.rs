@@ -5,9 +5,11 @@ use std::net::Ipv6Addr;
 
 use bytes::Bytes;
 
+use crate::extensions::{CustomExtension, DeflateConfig};
 use crate::handshake::error::BuildError;
 use crate::handshake::http::{self, escape, write_header};
-use crate::handshake::VERSION;
+use crate::handshake::negotiate::ClientOffer;
+use crate::handshake::{check_extra_header, VERSION};
 
 /// Headers a client request sets itself, with what to use instead.
 const REQUEST_RESERVED: &[(&str, &str)] = &[
@@ -17,7 +19,10 @@ const REQUEST_RESERVED: &[(&str, &str)] = &[
     ("sec-websocket-key", "the handshake generates it"),
     ("sec-websocket-version", "the handshake sets it to 13"),
     ("sec-websocket-protocol", "use ClientRequest::subprotocol"),
-    ("sec-websocket-extensions", "use ClientRequest::extension"),
+    (
+        "sec-websocket-extensions",
+        "use Config::deflate or ClientRequest::extension",
+    ),
     ("origin", "use ClientRequest::origin"),
     ("content-length", "the handshake request has no body"),
     ("transfer-encoding", "the handshake request has no body"),
@@ -46,8 +51,9 @@ pub struct ClientRequest {
     authority: String,
     target: String,
     origin: Option<String>,
-    subprotocols: Vec<String>,
-    extensions: Vec<String>,
+    /// Subprotocols and custom extensions; permessage-deflate is added from
+    /// the configuration by the handshake.
+    offer: ClientOffer,
     headers: Vec<(String, String)>,
 }
 
@@ -128,8 +134,7 @@ impl ClientRequest {
             authority,
             target,
             origin: None,
-            subprotocols: Vec::new(),
-            extensions: Vec::new(),
+            offer: ClientOffer::new(),
             headers: Vec::new(),
         }
     }
@@ -147,27 +152,20 @@ impl ClientRequest {
     /// Offers a subprotocol; call it once per subprotocol, most preferred
     /// first. Names are tokens and unique (RFC 6455 §4.1, item 10).
     pub fn subprotocol(mut self, name: &str) -> Result<Self, BuildError> {
-        if !http::is_token(name.as_bytes()) {
-            return Err(BuildError::InvalidSubprotocol(escape(name.as_bytes())));
-        }
-        if self.subprotocols.iter().any(|p| p == name) {
-            return Err(BuildError::DuplicateSubprotocol(name.to_owned()));
-        }
-        self.subprotocols.push(name.to_owned());
+        self.offer = self.offer.subprotocol(name)?;
         Ok(self)
     }
 
-    /// Offers an extension, as written in `Sec-WebSocket-Extensions`
-    /// (RFC 6455 §9.1), e.g. `permessage-deflate; client_max_window_bits`.
-    /// Several offers are joined into one list, in order.
-    pub fn extension(mut self, offer: &str) -> Result<Self, BuildError> {
-        if offer.is_empty() || !offer.is_ascii() || !http::is_field_value(offer) {
-            return Err(BuildError::InvalidHeaderValue(
-                "Sec-WebSocket-Extensions".into(),
-            ));
-        }
-        self.extensions.push(offer.to_owned());
-        Ok(self)
+    /// Offers an extension the application runs itself, listed after the
+    /// permessage-deflate offers (which come from
+    /// [`Config::deflate`](crate::Config::deflate) and are made either way).
+    /// The server's answer is checked to name only offered extensions
+    /// (RFC 6455 §4.1); what it agreed is in
+    /// [`Connection::extensions`](crate::Connection::extensions).
+    #[must_use]
+    pub fn extension(mut self, extension: CustomExtension) -> Self {
+        self.offer = self.offer.extension(extension);
+        self
     }
 
     /// Adds a header such as `Authorization`, `Cookie` or `User-Agent`.
@@ -177,7 +175,7 @@ impl ClientRequest {
     /// sets itself (Host, Upgrade, Connection, Origin, Sec-WebSocket-*,
     /// Content-Length, Transfer-Encoding) are refused.
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
-        http::check_extra_header(name, value, REQUEST_RESERVED)?;
+        check_extra_header(name, value, REQUEST_RESERVED)?;
         self.headers.push((name.to_owned(), value.to_owned()));
         Ok(self)
     }
@@ -204,16 +202,23 @@ impl ClientRequest {
 
     /// The subprotocols offered, most preferred first.
     pub fn subprotocols(&self) -> &[String] {
-        &self.subprotocols
+        self.offer.subprotocols()
     }
 
-    /// The extension offers.
-    pub fn extensions(&self) -> &[String] {
-        &self.extensions
+    /// The custom extensions offered.
+    pub fn extensions(&self) -> &[CustomExtension] {
+        self.offer.extensions()
     }
 
-    /// The request head, with `key` as `Sec-WebSocket-Key` (RFC 6455 §4.1).
-    pub(super) fn encode(&self, key: &str) -> Bytes {
+    /// The whole offer: this request's subprotocols and extensions, and
+    /// permessage-deflate as `deflate` says.
+    pub(super) fn offer(&self, deflate: &DeflateConfig) -> ClientOffer {
+        self.offer.clone().deflate(deflate.clone())
+    }
+
+    /// The request head, with `key` as `Sec-WebSocket-Key` (RFC 6455 §4.1),
+    /// and the negotiation headers of `offer`.
+    pub(super) fn encode(&self, key: &str, offer: &ClientOffer) -> Bytes {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.target.as_bytes());
@@ -226,19 +231,8 @@ impl ClientRequest {
         if let Some(origin) = &self.origin {
             write_header(&mut out, "Origin", origin.as_bytes());
         }
-        if !self.subprotocols.is_empty() {
-            write_header(
-                &mut out,
-                "Sec-WebSocket-Protocol",
-                self.subprotocols.join(", ").as_bytes(),
-            );
-        }
-        if !self.extensions.is_empty() {
-            write_header(
-                &mut out,
-                "Sec-WebSocket-Extensions",
-                self.extensions.join(", ").as_bytes(),
-            );
+        for (name, value) in offer.headers() {
+            write_header(&mut out, name, value.as_bytes());
         }
         for (name, value) in &self.headers {
             write_header(&mut out, name, value.as_bytes());
@@ -424,6 +418,5 @@ mod tests {
             BuildError::DuplicateSubprotocol("a".into())
         );
         assert!(plain().origin("http://a\r\nX: y").is_err());
-        assert!(plain().extension("x\r\n").is_err());
     }
 }

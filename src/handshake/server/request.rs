@@ -5,25 +5,28 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use crate::handshake::error::HandshakeError;
+use crate::handshake::error::RequestError;
 use crate::handshake::http::{self, escape, Headers};
+use crate::handshake::negotiate::ServerOffers;
 use crate::handshake::VERSION;
 
 /// A client's opening handshake request that passed the checks of RFC 6455
 /// §4.2.1.
 ///
-/// Cheap to clone: it shares the buffer the head was read into.
+/// Cheap to clone: it shares the buffer the head was read into (the offers
+/// are copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     head: Bytes,
     method: Range<usize>,
     target: Range<usize>,
     headers: Headers,
+    offers: ServerOffers,
 }
 
 impl Request {
     /// Parses a complete head and checks it.
-    pub(super) fn parse(head: Bytes, max_headers: usize) -> Result<Self, HandshakeError> {
+    pub(super) fn parse(head: Bytes, max_headers: usize) -> Result<Self, RequestError> {
         let mut parsed = vec![httparse::EMPTY_HEADER; max_headers];
         let mut req = httparse::Request::new(&mut parsed);
         match req.parse(&head) {
@@ -31,48 +34,52 @@ impl Request {
             // The head reader only stops at a blank line after content,
             // where httparse is complete or fails.
             Ok(httparse::Status::Partial) => {
-                return Err(HandshakeError::Malformed("the head ended early"))
+                return Err(RequestError::Malformed("the head ended early"))
             }
-            Err(e) => return Err(http::parse_error(e, max_headers)),
+            Err(e) => return Err(http::parse_error(e, max_headers).into()),
         }
         let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version)
         else {
-            return Err(HandshakeError::Malformed("incomplete request line"));
+            return Err(RequestError::Malformed("incomplete request line"));
         };
-        let request = Self {
+        let mut request = Self {
             method: http::str_range(&head, method),
             target: http::str_range(&head, target),
             headers: Headers::from_parsed(&head, req.headers),
             head,
+            offers: ServerOffers::default(),
         };
         // RFC 6455 §4.2.1, item 1 (and §4.1, item 2): HTTP/1.1 or higher.
         // httparse reads only HTTP/1.0 and HTTP/1.1.
         if version == 0 {
-            return Err(HandshakeError::HttpVersion);
+            return Err(RequestError::HttpVersion);
         }
         request.check()?;
+        // RFC 6455 §4.2.1, items 8 and 9: the offers, read as over any
+        // other transport.
+        request.offers = ServerOffers::from_fields(&request.headers.fields())?;
         Ok(request)
     }
 
     /// The checks of RFC 6455 §4.2.1, in an order that gives the most
     /// useful answer: a request that is not a WebSocket upgrade at all is
     /// told so before details of its WebSocket headers.
-    fn check(&self) -> Result<(), HandshakeError> {
+    fn check(&self) -> Result<(), RequestError> {
         // RFC 6455 §4.2.1, item 1: the method is GET.
         if self.method() != "GET" {
-            return Err(HandshakeError::Method(escape(self.method().as_bytes())));
+            return Err(RequestError::Method(escape(self.method().as_bytes())));
         }
-        let h = &self.headers;
+        let h = &self.headers.fields();
         // RFC 6455 §4.2.1, item 2; RFC 9112 §3.2: exactly one Host.
         if h.single("Host")?.is_none() {
-            return Err(HandshakeError::MissingHeader("Host"));
+            return Err(RequestError::MissingHeader("Host"));
         }
         // RFC 6455 §4.2.1, item 3: Upgrade holds "websocket", any case.
         if h.count("Upgrade") == 0 {
-            return Err(HandshakeError::MissingHeader("Upgrade"));
+            return Err(RequestError::MissingHeader("Upgrade"));
         }
         if !h.contains_token("Upgrade", "websocket") {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Upgrade",
                 reason: "it does not name websocket",
             });
@@ -88,31 +95,20 @@ impl Request {
                 let all: Vec<&[u8]> = h.get_all("Sec-WebSocket-Version").collect();
                 escape(&all.join(&b", "[..]))
             });
-            return Err(HandshakeError::UnsupportedVersion(found));
+            return Err(RequestError::UnsupportedVersion(found));
         }
         // RFC 6455 §4.2.1, item 5; §11.3.1: one key, base64 of 16 bytes.
         let Some(key) = h.single("Sec-WebSocket-Key")? else {
-            return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key"));
+            return Err(RequestError::MissingHeader("Sec-WebSocket-Key"));
         };
         if !is_valid_key(key) {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Sec-WebSocket-Key",
                 reason: "it is not the base64 encoding of 16 bytes",
             });
         }
         // RFC 6455 §4.2.1, item 7; RFC 6454 §7: one Origin, ASCII.
         h.single("Origin")?;
-        // RFC 6455 §4.1, item 10: subprotocols are tokens (1#token, §4.3).
-        h.check_ascii("Sec-WebSocket-Protocol")?;
-        if !h.tokens("Sec-WebSocket-Protocol").all(http::is_token) {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Sec-WebSocket-Protocol",
-                reason: "a subprotocol is not a token",
-            });
-        }
-        // RFC 6455 §9.1: the extension grammar is ASCII; its details are
-        // for the extension negotiation.
-        h.check_ascii("Sec-WebSocket-Extensions")?;
         Ok(())
     }
 
@@ -177,17 +173,20 @@ impl Request {
     /// The subprotocols offered, in the client's order of preference, from
     /// every `Sec-WebSocket-Protocol` line (RFC 6455 §11.3.4).
     pub fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
-        self.headers
-            .tokens("Sec-WebSocket-Protocol")
-            .map(|t| std::str::from_utf8(t).unwrap_or_default())
+        self.offers.subprotocols()
     }
 
     /// The raw value of every `Sec-WebSocket-Extensions` line, in order
     /// (RFC 6455 §9.1; several lines make one list).
     pub fn extensions(&self) -> impl Iterator<Item = &str> + '_ {
-        self.headers
-            .get_all("Sec-WebSocket-Extensions")
-            .map(|v| std::str::from_utf8(v).unwrap_or_default())
+        self.offers.extensions()
+    }
+
+    /// The subprotocol and extension offers, as
+    /// [`negotiate`](crate::handshake#negotiation-over-any-transport) reads
+    /// them from any header list.
+    pub fn offers(&self) -> &ServerOffers {
+        &self.offers
     }
 }
 
