@@ -12,7 +12,7 @@ use futures::StreamExt;
 use tokio::io::DuplexStream;
 use tokio::time::Instant;
 use wsproto::entropy::SeededEntropy;
-use wsproto::handshake::{ClientRequest, HandshakeError};
+use wsproto::handshake::ClientRequest;
 use wsproto::tokio::reconnect::{self, Backoff, Reconnect};
 use wsproto::tokio::{Error, Message, Rejection};
 use wsproto::{CloseCode, Config};
@@ -191,7 +191,7 @@ async fn a_503_is_retried_after_its_retry_after_and_a_403_ends_the_stream() {
     // The jitter is at most 5 s; the server asked for 30.
     assert_eq!(delays(&log), vec![Duration::from_secs(30)]);
     match run.error {
-        Some(Error::Handshake(HandshakeError::UnexpectedStatus(response))) => {
+        Some(Error::Refused(response)) => {
             assert_eq!(response.status(), 403)
         }
         other => panic!("unexpected {other:?}"),
@@ -212,7 +212,7 @@ async fn server_errors_500_502_504_are_retried_other_statuses_are_not() {
         let run = run(scripted(vec![Attempt::Status(status, None)], log.clone())).await;
         assert_eq!(log.lock().unwrap().len(), 1, "{status}");
         assert!(
-            matches!(&run.error, Some(Error::Handshake(HandshakeError::UnexpectedStatus(r))) if r.status() == status),
+            matches!(&run.error, Some(Error::Refused(r)) if r.status() == status),
             "{status}: {:?}",
             run.error
         );

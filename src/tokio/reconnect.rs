@@ -67,7 +67,7 @@ use super::{Error, Message};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::entropy::{Entropy, OsEntropy};
-use crate::handshake::{ClientRequest, HandshakeError, Response};
+use crate::handshake::{ClientRequest, Response, ResponseError};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -417,8 +417,8 @@ fn judge(error: &Error) -> Verdict {
     match error {
         Error::Io(e) if is_certificate_error(e) => Verdict::Fail,
         Error::Io(_) | Error::Closed => retry,
-        Error::Handshake(HandshakeError::Timeout) => retry,
-        Error::Handshake(HandshakeError::UnexpectedStatus(response)) => match response.status() {
+        Error::Response(ResponseError::Timeout) => retry,
+        Error::Refused(response) => match response.status() {
             500 | 502 | 503 | 504 => Verdict::Retry {
                 at_least: retry_after(response),
             },
@@ -655,7 +655,7 @@ mod tests {
     fn io_errors_and_timeouts_are_retried_build_errors_are_not() {
         let refused = Error::Io(std::io::ErrorKind::ConnectionRefused.into());
         assert!(matches!(judge(&refused), Verdict::Retry { at_least: None }));
-        let timeout = Error::Handshake(HandshakeError::Timeout);
+        let timeout = Error::Response(ResponseError::Timeout);
         assert!(matches!(judge(&timeout), Verdict::Retry { .. }));
         let build = Error::Build(crate::handshake::BuildError::InvalidUrl("x"));
         assert!(matches!(judge(&build), Verdict::Fail));

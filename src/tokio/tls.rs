@@ -61,7 +61,7 @@ use super::stream::WebSocketStream;
 use super::transport::{self, MaybeTlsStream, Scheme};
 use super::Error;
 use crate::config::Config;
-use crate::handshake::{ClientRequest, HandshakeError, Response};
+use crate::handshake::{ClientRequest, Response, ResponseError};
 
 /// The rustls crate this module is built with, for building configurations
 /// of the same version.
@@ -187,7 +187,7 @@ async fn within<T>(
         None => f.await,
         Some(limit) => ::tokio::time::timeout(limit, f)
             .await
-            .unwrap_or(Err(Error::Handshake(HandshakeError::Timeout))),
+            .unwrap_or(Err(Error::Response(ResponseError::Timeout))),
     }
 }
 
