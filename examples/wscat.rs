@@ -309,13 +309,19 @@ async fn tls_connect(
                 let cert = cert.map_err(|e| format!("{file}: {e}"))?;
                 roots.add(cert).map_err(|e| format!("{file}: {e}"))?;
             }
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            #[cfg(feature = "rustls-ring")]
+            let provider = rustls::crypto::ring::default_provider();
+            #[cfg(all(not(feature = "rustls-ring"), feature = "rustls-aws-lc-rs"))]
+            let provider = rustls::crypto::aws_lc_rs::default_provider();
+            #[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
+            let provider = rustls::crypto::CryptoProvider::get_default()
+                .map(|p| (**p).clone())
+                .ok_or("--ca: no crypto provider (build with rustls-ring)")?;
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
             Connector::new(Arc::new(config))
         }
     };

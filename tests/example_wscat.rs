@@ -271,3 +271,59 @@ fn the_command_line_is_read_and_mistakes_are_named() {
     );
     assert!(wscat::parse_command("/binary 0g").is_err());
 }
+
+/// wss:// with a CA made here, trusted through `--ca`.
+#[cfg(feature = "rustls-ring")]
+#[tokio::test]
+async fn wss_with_a_ca_given_on_the_command_line() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use std::sync::Arc;
+    use wsproto::tokio::tls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use wsproto::tokio::tls::rustls::{self, ServerConfig};
+    use wsproto::tokio::tls::TlsAcceptor;
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let ca_file = std::env::temp_dir().join(format!("wscat-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone(), ca.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        let mut socket = ws::accept(tls).await.unwrap();
+        while let Ok(message) = socket.recv().await {
+            if let Message::Text(_) = message {
+                socket.send(message).await.unwrap();
+            }
+        }
+    });
+    let url = format!("wss://localhost:{port}/");
+    let mut wscat = Running::start(args(&[&url, "--ca", ca_file.to_str().unwrap()]));
+    wscat
+        .expect(|l| l.starts_with("* connected to wss://"))
+        .await;
+    wscat.type_line("over TLS").await;
+    wscat.expect(|l| l == "< over TLS").await;
+    wscat.end_input();
+    wscat.expect(|l| l.starts_with("* closed: sent 1000")).await;
+    wscat.finish().await.unwrap();
+    let _ = std::fs::remove_file(ca_file);
+}
