@@ -29,6 +29,7 @@
 //! | [`Connection`] | the state machine after the handshake: messages, control frames, closing, timers, the send queue |
 //! | [`Config`], [`entropy`], [`ProtocolError`] / [`Error`] | settings and limits, the source of mask keys, the two kinds of error |
 //! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
+//! | `http` | the opening handshake on the `http` crate's types, HTTP/1.1 and HTTP/2 (feature `http`) |
 //!
 //! # A server, in memory
 //!
@@ -66,6 +67,8 @@ mod utf8;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "http")]
+pub mod http;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};
