@@ -30,6 +30,7 @@
 //! | [`Config`], [`entropy`], [`ProtocolError`] / [`Error`] | settings and limits, the source of mask keys, the two kinds of error |
 //! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
 //! | `http` | the opening handshake on the `http` crate's types, HTTP/1.1 and HTTP/2 (feature `http`) |
+//! | `tokio` | a tokio adapter: `Stream` + `Sink`, halves for two tasks, timers (feature `tokio`) |
 //!
 //! # A server, in memory
 //!
@@ -69,6 +70,8 @@ mod utf8;
 pub mod blocking;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};
