@@ -68,7 +68,6 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Version};
@@ -450,7 +449,10 @@ impl Http {
 ///
 /// Over HTTP/2, waits for the server's SETTINGS: with
 /// `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` it sends an extended CONNECT,
-/// without it fails with [`Error::ExtendedConnectDisabled`]. The HTTP/2
+/// without it fails with [`Error::ExtendedConnectDisabled`] (once SETTINGS
+/// that change the stream limit arrive without it, or the connection ends;
+/// a server whose SETTINGS change nothing is waited for until the
+/// handshake timeout). The HTTP/2
 /// connection is driven by a task spawned on the current tokio runtime,
 /// and carries only this WebSocket.
 ///
@@ -475,11 +477,6 @@ where
         None => handshake.await,
     }
 }
-
-/// How long to wait between looks at an HTTP/2 server's SETTINGS, at most.
-const SETTINGS_POLL: Duration = Duration::from_millis(20);
-/// How many looks before deciding the server does not allow extended CONNECT.
-const SETTINGS_LOOKS: u32 = 100;
 
 async fn open<S>(
     io: S,
@@ -506,19 +503,19 @@ where
             let (mut sender, conn) =
                 hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
                     .await?;
-            tokio::spawn(conn);
             // RFC 8441 §3: extended CONNECT only once the server's SETTINGS
-            // allowed it. They are the server's first frame; hyper does not
-            // say when they arrived, so look until they have.
-            let mut looks = 0;
-            while !sender.is_extended_connect_protocol_enabled() {
-                looks += 1;
-                if looks > SETTINGS_LOOKS || sender.is_closed() {
-                    return Err(Error::ExtendedConnectDisabled);
-                }
-                sender.ready().await?;
-                tokio::time::sleep(SETTINGS_POLL.min(Duration::from_millis(1 << looks.min(5))))
-                    .await;
+            // allowed it. They are the server's first frame; the task that
+            // drives the connection says when they are in.
+            let (settings, enabled) = tokio::sync::oneshot::channel();
+            tokio::spawn(SettingsWatch {
+                initial_streams: conn.current_max_send_streams(),
+                conn,
+                settings: Some(settings),
+                tick: None,
+                looks: 0,
+            });
+            if !enabled.await.unwrap_or(false) {
+                return Err(Error::ExtendedConnectDisabled);
             }
             let upgrade = ClientUpgrade::extended_connect(request, &config, scheme);
             let mut connect = upgrade.request()?.map(|()| Empty::<Bytes>::new());
@@ -538,4 +535,66 @@ where
     let conn = Connection::with_negotiated(Role::Client, config, negotiated);
     let (parts, _) = response.into_parts();
     Ok((websocket(upgraded, conn), upgrade.opening(), parts))
+}
+
+/// Drives a client's HTTP/2 connection, and says once whether the server's
+/// SETTINGS allow extended CONNECT (RFC 8441 §3).
+///
+/// hyper runs the HTTP/2 connection in a task of its own and says nothing
+/// when SETTINGS arrive, so the flag is looked at on a short timer, only
+/// until it is known (or the handshake gives up waiting).
+struct SettingsWatch<C> {
+    conn: C,
+    initial_streams: usize,
+    settings: Option<tokio::sync::oneshot::Sender<bool>>,
+    tick: Option<Pin<Box<tokio::time::Sleep>>>,
+    looks: u32,
+}
+
+type H2Connection<S> =
+    hyper::client::conn::http2::Connection<TokioIo<S>, Empty<Bytes>, hyper_util::rt::TokioExecutor>;
+
+impl<S> Future for SettingsWatch<H2Connection<S>>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let polled = Pin::new(&mut self.conn).poll(cx);
+        if self.settings.as_ref().is_some_and(|tx| tx.is_closed()) {
+            // The handshake stopped waiting.
+            self.settings = None;
+        }
+        if self.settings.is_some() {
+            let enabled = self.conn.is_extended_connect_protocol_enabled();
+            // SETTINGS that changed the stream limit without the flag, or
+            // the end of the connection: the server does not allow it.
+            let refused =
+                polled.is_ready() || self.conn.current_max_send_streams() != self.initial_streams;
+            if enabled || refused {
+                if let Some(tx) = self.settings.take() {
+                    let _ = tx.send(enabled);
+                }
+                self.tick = None;
+            } else {
+                loop {
+                    let tick = self.tick.get_or_insert_with(|| {
+                        Box::pin(tokio::time::sleep(std::time::Duration::from_millis(1)))
+                    });
+                    if tick.as_mut().poll(cx).is_pending() {
+                        break;
+                    }
+                    // Every millisecond, then less often, up to 50 ms.
+                    self.looks = self.looks.saturating_add(1);
+                    let wait = std::time::Duration::from_millis(u64::from(self.looks.min(50)));
+                    let deadline = tokio::time::Instant::now() + wait;
+                    if let Some(tick) = self.tick.as_mut() {
+                        tick.as_mut().reset(deadline);
+                    }
+                }
+            }
+        }
+        polled.map(drop)
+    }
 }
