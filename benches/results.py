@@ -13,6 +13,8 @@ from pathlib import Path
 # The order rows appear in within a group; anything else follows, sorted.
 ORDER = [
     "wsproto",
+    "wsproto_lent",
+    "wsproto_256k_reads",
     "wsproto_recv_buffer",
     "wsproto_recv_buffer_4k",
     "wsproto_prefilled",

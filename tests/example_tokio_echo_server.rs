@@ -92,7 +92,7 @@ async fn a_client_trickling_its_request_is_dropped_at_the_handshake_timeout() {
     let _ = slow.read_to_end(&mut rest).await;
     let result = server.await.unwrap();
     assert!(
-        matches!(result, Err(wsproto::tokio::Error::Handshake(_))),
+        matches!(result, Err(wsproto::tokio::Error::Request(_))),
         "{result:?}"
     );
     assert!(

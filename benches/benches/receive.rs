@@ -47,7 +47,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use futures_core::Stream;
 use tungstenite::protocol::WebSocketConfig;
 use wsproto::frame::OpCode;
-use wsproto::{Config, Connection, Event, Message, Role};
+use wsproto::{Config, Connection, Event, EventRef, Message, Role};
 use wsproto_benches::{
     ascii_text, binary_payload, block_on, masked_frame, multibyte_text, MemStream, MIB,
 };
@@ -61,6 +61,12 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "binary_16MiB",
+            text: false,
+            payload: binary_payload(16 * MIB),
+            large: true,
+        },
         Case {
             name: "binary_16B",
             text: false,
@@ -130,6 +136,44 @@ fn receive(c: &mut Criterion) {
                     conn.poll_event()
                 })
             });
+        }
+
+        // wsproto, handle_read and the lent event (payload borrowed until the next call).
+        {
+            let mut conn = Connection::new(Role::Server, Config::default());
+            let lent_len = |conn: &mut Connection| match conn.poll_event_ref() {
+                Some(EventRef::Binary(data)) => data.len(),
+                Some(EventRef::Text(text)) => text.len(),
+                other => panic!("unexpected event {other:?}"),
+            };
+            conn.handle_read(&wire);
+            assert_eq!(lent_len(&mut conn), case.payload.len());
+            group.bench_function("wsproto_lent", |b| {
+                b.iter(|| {
+                    conn.handle_read(black_box(&wire));
+                    lent_len(&mut conn)
+                })
+            });
+        }
+
+        // wsproto, a large message arriving in 256 KiB reads into recv_buffer.
+        if case.large {
+            const READ: usize = 256 * 1024;
+            let mut conn = Connection::new(Role::Server, Config::default());
+            let feed = |conn: &mut Connection| {
+                let mut event = None;
+                for piece in wire.chunks(READ) {
+                    conn.recv_buffer(piece.len())
+                        .copy_from_slice(black_box(piece));
+                    conn.handle_received(piece.len());
+                    if let Some(e) = conn.poll_event() {
+                        event = Some(e);
+                    }
+                }
+                event
+            };
+            assert_eq!(wsproto_payload(feed(&mut conn), case.text), case.payload);
+            group.bench_function("wsproto_256k_reads", |b| b.iter(|| feed(&mut conn)));
         }
 
         // wsproto, recv_buffer + handle_received.

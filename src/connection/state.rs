@@ -128,7 +128,7 @@ impl Connection {
     }
 
     /// Why the connection failed, once it has (the same error
-    /// [`Event::Failed`] reported).
+    /// [`Event::Failed`](crate::Event::Failed) reported).
     pub fn failure(&self) -> Option<&ProtocolError> {
         self.state.failure()
     }

@@ -487,12 +487,19 @@ fn receiving(conn: &Connection) -> bool {
     matches!(conn.state(), State::Open | State::CloseSent)
 }
 
-/// An event as the stream hands it out.
-fn into_item(event: Event) -> Result<Message, Error> {
+/// An event as the read side hands it out: a failure is an error.
+fn into_item(event: Event) -> Result<Event, Error> {
     match event {
-        Event::Message(message) => Ok(message),
         Event::Failed(e) => Err(Error::Protocol(e)),
-        Event::Chunk { .. } => Err(Error::StreamingUnsupported),
+        event => Ok(event),
+    }
+}
+
+/// An event as the `Stream` hands it out: a message.
+pub(crate) fn into_message(event: Result<Event, Error>) -> Result<Message, Error> {
+    match event? {
+        Event::Message(message) => Ok(message),
+        _ => Err(Error::Streaming),
     }
 }
 
@@ -587,7 +594,7 @@ fn pump<L: Link>(link: &mut L, cx: &mut Context<'_>) {
 
 /// What the read path's locked step decided.
 enum ReadStep {
-    Done(Option<Result<Message, Error>>),
+    Done(Option<Result<Event, Error>>),
     Pending,
     Read,
 }
@@ -597,6 +604,15 @@ pub(crate) fn poll_next<L: Link>(
     link: &mut L,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message, Error>>> {
+    poll_next_event(link, cx).map(|item| item.map(into_message))
+}
+
+/// The next event (a message, or a piece of one in streaming mode),
+/// driving everything else meanwhile.
+pub(crate) fn poll_next_event<L: Link>(
+    link: &mut L,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Event, Error>>> {
     let waker = link.with(|d, _| d.enter(Side::Read, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
     loop {

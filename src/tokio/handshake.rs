@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::stream::{Negotiated, WebSocketStream};
+use super::stream::WebSocketStream;
 use super::transport::{self, MaybeTlsStream};
 use super::Error;
 use crate::config::Config;
 use crate::handshake::{
     Accept, BuildError, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
-    ServerHandshake,
+    ResponseError, ServerHandshake,
 };
 
 /// After a rejection: how long the server keeps reading (and dropping)
@@ -89,19 +89,12 @@ where
     stream.flush().await?;
     let mut buf = vec![0u8; HEAD_CHUNK];
     loop {
-        if let Some(outcome) = handshake.poll_response()? {
-            let (response, conn) = match outcome {
-                Outcome::Accepted(response, conn) => (response, conn),
-                Outcome::Rejected(response) => return Err(Error::Rejected(response.status())),
-            };
-            let negotiated = Negotiated {
-                subprotocol: response.subprotocol().map(str::to_owned),
-                extensions: response.extensions().map(str::to_owned),
-            };
-            return Ok((
-                WebSocketStream::with_negotiated(stream, conn, negotiated),
-                response,
-            ));
+        match handshake.poll_response()? {
+            Some(Outcome::Accepted(response, conn)) => {
+                return Ok((WebSocketStream::from_parts(stream, conn), response));
+            }
+            Some(Outcome::Rejected(response)) => return Err(Error::Refused(Box::new(response))),
+            None => {}
         }
         let n = stream.read(&mut buf).await?;
         if n == 0 {
@@ -177,11 +170,17 @@ where
 {
     let timeout = config.handshake_timeout;
     let mut handshake = ServerHandshake::new(config);
-    let request = match within(timeout, read_request(&mut stream, &mut handshake)).await {
+    let read = within(timeout, read_request(&mut stream, &mut handshake));
+    let request = match read.await {
         Ok(request) => request,
         Err(Error::Request(e)) => {
             // The peer hears why; our error is the handshake's, whatever
             // the write does.
+            linger(stream, &ServerHandshake::reject_error(&e)).await;
+            return Err(Error::Request(e));
+        }
+        Err(Error::Response(ResponseError::Timeout)) => {
+            let e = RequestError::Timeout;
             linger(stream, &ServerHandshake::reject_error(&e)).await;
             return Err(Error::Request(e));
         }
@@ -195,11 +194,7 @@ where
                 stream.flush().await.map_err(Error::from)
             })
             .await?;
-            let negotiated = Negotiated {
-                subprotocol: header_value(&response, "sec-websocket-protocol"),
-                extensions: header_value(&response, "sec-websocket-extensions"),
-            };
-            Ok(WebSocketStream::with_negotiated(stream, conn, negotiated))
+            Ok(WebSocketStream::from_parts(stream, conn))
         }
         Err(rejection) => {
             let headers: Vec<(&str, &str)> = rejection
@@ -257,7 +252,9 @@ where
     .await;
 }
 
-/// Runs `f` within the handshake timeout, if there is one.
+/// Runs `f` within the handshake timeout, if there is one. On expiry:
+/// [`ResponseError::Timeout`], which the server side turns into
+/// [`RequestError::Timeout`].
 async fn within<T>(
     timeout: Option<Duration>,
     f: impl Future<Output = Result<T, Error>>,
@@ -266,20 +263,9 @@ async fn within<T>(
         None => f.await,
         Some(limit) => match ::tokio::time::timeout(limit, f).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Request(RequestError::Timeout)),
+            Err(_) => Err(Error::Response(ResponseError::Timeout)),
         },
     }
-}
-
-/// The value of a header in a response head this end wrote.
-fn header_value(head: &[u8], name: &str) -> Option<String> {
-    let head = std::str::from_utf8(head).ok()?;
-    head.split("\r\n").skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().to_owned())
-    })
 }
 
 /// The answer to a request the application refuses: any status, headers
@@ -309,7 +295,8 @@ impl Rejection {
         self
     }
 
-    /// Sets the body, sent as is with its `Content-Length`.
+    /// Sets the body, sent as `text/plain; charset=utf-8` unless a
+    /// `Content-Type` header says otherwise.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self

@@ -104,6 +104,19 @@
 //! (`set_nodelay(true)`; [`connect`] does it). The opening handshake, on
 //! either side, is bounded by
 //! [`Config::handshake_timeout`](crate::Config::handshake_timeout).
+//!
+//! A stream upgraded elsewhere (a hyper upgrade, an HTTP/2 extended
+//! CONNECT) needs no handshake: [`WebSocketStream::from_raw`], or
+//! [`from_partially_read`](WebSocketStream::from_partially_read) with the
+//! bytes the server framework already read past the handshake, or
+//! [`from_parts`](WebSocketStream::from_parts) with a connection built by
+//! [`Connection::with_negotiated`](crate::Connection::with_negotiated) for
+//! what was agreed there (subprotocol, permessage-deflate).
+//!
+//! With [`Config::streaming`](crate::Config::streaming) on, messages arrive
+//! in pieces: receive them with [`WebSocketStream::recv_event`] (or
+//! [`ReadHalf::recv_event`]); `recv` and the `Stream` hand out whole
+//! messages only, and return [`Error::Streaming`] for a piece.
 
 mod driver;
 mod handshake;
@@ -114,7 +127,7 @@ mod transport;
 use std::io;
 
 use crate::error::ProtocolError;
-use crate::handshake::{BuildError, RequestError, ResponseError};
+use crate::handshake::{BuildError, RequestError, Response, ResponseError};
 
 /// What the stream yields and the sink takes: the core's message, whose
 /// payloads are reference-counted buffers handed out without a copy.
@@ -125,19 +138,27 @@ pub use split::{ReadHalf, WriteHalf};
 pub use stream::WebSocketStream;
 pub use transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 
-/// What went wrong on a tokio WebSocket.
+/// What went wrong on a tokio WebSocket (the same cases as the blocking
+/// adapter's).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
-    /// The opening handshake failed (or timed out).
+    /// The client's opening handshake request was invalid, too large or too
+    /// slow; the server answered it with [`RequestError::status`].
     #[error("handshake failed: {0}")]
     Request(#[from] RequestError),
-    /// The server's answer to the opening handshake was invalid.
+    /// The server's opening handshake response was invalid, too large or
+    /// too slow.
     #[error("handshake failed: {0}")]
     Response(#[from] ResponseError),
+    /// The server answered with a status other than 101 (a 401, a 3xx
+    /// redirect, ...): the response, with the beginning of its body
+    /// (RFC 6455 §4.1: handled as HTTP says).
+    #[error("the server answered {} {:?} instead of 101 Switching Protocols", .0.status(), .0.reason())]
+    Refused(Box<Response>),
     /// A request or response could not be built (a bad URL, a header that
     /// may not be set).
     #[error("{0}")]
@@ -145,19 +166,21 @@ pub enum Error {
     /// The application rejected the request with this status.
     #[error("the request was rejected with status {0}")]
     Rejected(u16),
-    /// The peer broke the protocol or vanished, or a timer gave up on it;
-    /// the close frame was sent where one could be.
+    /// The peer broke the protocol or vanished, or a deadline passed; the
+    /// close frame was sent where one could be.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),
     /// The call was not valid in the connection's state.
     #[error(transparent)]
     Local(#[from] crate::Error),
-    /// The connection is closed: the close handshake is over, the transport
-    /// ended, or a close frame was already sent.
+    /// The connection is closed: the close handshake is over, or a close
+    /// frame was already sent. (A transport that ended without it is
+    /// [`Error::Protocol`] with [`ProtocolError::UnexpectedEof`]: 1006.)
     #[error("the connection is closed")]
     Closed,
-    /// [`Config::streaming`](crate::Config::streaming) is on: this adapter
-    /// hands out whole messages only.
-    #[error("streaming mode is not supported by the tokio adapter")]
-    StreamingUnsupported,
+    /// `recv` or the `Stream` met a piece of a message: with
+    /// [`Config::streaming`](crate::Config::streaming) on, receive with
+    /// [`WebSocketStream::recv_event`].
+    #[error("streaming mode hands out pieces of messages: use recv_event")]
+    Streaming,
 }

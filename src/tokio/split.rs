@@ -23,10 +23,11 @@ use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::driver::{self, Driver, Link};
-use super::stream::Negotiated;
 use super::{Error, Message};
 use crate::close::CloseCode;
-use crate::connection::{Connection, Payload, TextPayload};
+use crate::connection::{Connection, Event, Payload, TextPayload};
+use crate::extensions::{CustomExtension, NegotiatedDeflate};
+use crate::Negotiated;
 
 /// What the two halves share.
 #[derive(Debug)]
@@ -35,15 +36,20 @@ struct Shared<R, W> {
     state: Mutex<(Driver, W)>,
     /// The read direction of the transport.
     reader: Mutex<R>,
+    /// What the handshake agreed, copied out of the connection so that the
+    /// halves can lend it without a lock.
     negotiated: Negotiated,
 }
 
-pub(crate) fn halves<R, W>(
-    driver: Driver,
-    r: R,
-    w: W,
-    negotiated: Negotiated,
-) -> (ReadHalf<R, W>, WriteHalf<R, W>) {
+pub(crate) fn halves<R, W>(driver: Driver, r: R, w: W) -> (ReadHalf<R, W>, WriteHalf<R, W>) {
+    let conn = &driver.conn;
+    let mut negotiated = Negotiated::new();
+    negotiated.subprotocol = conn.subprotocol().map(str::to_owned);
+    negotiated.extensions = conn.extensions().to_vec();
+    #[cfg(feature = "deflate")]
+    {
+        negotiated.deflate = conn.deflate().copied();
+    }
     let shared = Arc::new(Shared {
         state: Mutex::new((driver, w)),
         reader: Mutex::new(r),
@@ -124,9 +130,15 @@ macro_rules! common_getters {
             self.shared.negotiated.subprotocol.as_deref()
         }
 
-        /// The `Sec-WebSocket-Extensions` the handshake agreed on, if any.
-        pub fn extensions(&self) -> Option<&str> {
-            self.shared.negotiated.extensions.as_deref()
+        /// The extensions the handshake agreed on that the application runs
+        /// itself.
+        pub fn extensions(&self) -> &[CustomExtension] {
+            &self.shared.negotiated.extensions
+        }
+
+        /// The permessage-deflate parameters agreed on, if any.
+        pub fn deflate(&self) -> Option<&NegotiatedDeflate> {
+            self.shared.negotiated.deflate.as_ref()
         }
 
         /// Bytes queued to send and not yet written.
@@ -152,6 +164,16 @@ where
     W: AsyncWrite + Unpin,
 {
     common_getters!();
+
+    /// Receives the next event (a message, or a piece of one in streaming
+    /// mode); [`Error::Closed`] once the connection is over. Cancel-safe.
+    pub async fn recv_event(&mut self) -> Result<Event, Error> {
+        match std::future::poll_fn(|cx| driver::poll_next_event(&mut View(&self.shared), cx)).await
+        {
+            Some(item) => item,
+            None => Err(Error::Closed),
+        }
+    }
 
     /// Receives the next message; [`Error::Closed`] once the connection is
     /// over. Cancel-safe.

@@ -14,14 +14,10 @@ use super::transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 use super::{Error, Message};
 use crate::close::CloseCode;
 use crate::config::Config;
-use crate::connection::{Connection, Payload, Role, TextPayload};
-
-/// What the handshake agreed, kept beside the connection.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Negotiated {
-    pub(crate) subprotocol: Option<String>,
-    pub(crate) extensions: Option<String>,
-}
+use crate::connection::{Connection, Event, Payload, Role, TextPayload};
+use crate::extensions::CustomExtension;
+#[cfg(feature = "deflate")]
+use crate::extensions::NegotiatedDeflate;
 
 /// A WebSocket over a tokio stream `S`: a [`Stream`] of received
 /// [`Message`]s and a [`Sink`] of messages to send, with async methods for
@@ -34,7 +30,6 @@ pub(crate) struct Negotiated {
 pub struct WebSocketStream<S> {
     driver: Driver,
     io: S,
-    negotiated: Negotiated,
 }
 
 impl<S> Link for WebSocketStream<S>
@@ -58,16 +53,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// Wraps a stream whose opening handshake is done, and the connection
-    /// it produced.
+    /// it produced (or one built with
+    /// [`Connection::with_negotiated`](crate::Connection::with_negotiated)
+    /// for a stream negotiated elsewhere, permessage-deflate included).
     pub fn from_parts(stream: S, conn: Connection) -> Self {
-        Self::with_negotiated(stream, conn, Negotiated::default())
-    }
-
-    pub(crate) fn with_negotiated(stream: S, conn: Connection, negotiated: Negotiated) -> Self {
         Self {
             driver: Driver::new(conn),
             io: stream,
-            negotiated,
         }
     }
 
@@ -88,13 +80,20 @@ where
 
     /// The subprotocol the handshake agreed on, if any.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.negotiated.subprotocol.as_deref()
+        self.driver.conn.subprotocol()
     }
 
-    /// The `Sec-WebSocket-Extensions` the handshake agreed on, as sent by
-    /// the server, if any.
-    pub fn extensions(&self) -> Option<&str> {
-        self.negotiated.extensions.as_deref()
+    /// The extensions the handshake agreed on that the application runs
+    /// itself (permessage-deflate, which the connection runs, is
+    /// [`deflate`](Self::deflate)).
+    pub fn extensions(&self) -> &[CustomExtension] {
+        self.driver.conn.extensions()
+    }
+
+    /// The permessage-deflate parameters agreed on, if any.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&NegotiatedDeflate> {
+        self.driver.conn.deflate()
     }
 
     /// Bytes queued to send and not yet written (the WebSocket API's
@@ -145,6 +144,17 @@ where
     /// Takes the stream and the connection apart.
     pub fn into_parts(self) -> (S, Connection) {
         (self.io, self.driver.conn)
+    }
+
+    /// Receives the next event: a [`Message`], or in streaming mode
+    /// ([`Config::streaming`](crate::Config::streaming)) an
+    /// [`Event::Chunk`]. A failure is an error, as in [`recv`](Self::recv).
+    /// Cancel-safe.
+    pub async fn recv_event(&mut self) -> Result<Event, Error> {
+        match std::future::poll_fn(|cx| driver::poll_next_event(self, cx)).await {
+            Some(item) => item,
+            None => Err(Error::Closed),
+        }
     }
 
     /// Receives the next message, driving pongs, timers and writes meanwhile.
@@ -224,7 +234,7 @@ where
         WriteHalf<::tokio::io::ReadHalf<S>, ::tokio::io::WriteHalf<S>>,
     ) {
         let (r, w) = ::tokio::io::split(self.io);
-        split::halves(self.driver, r, w, self.negotiated)
+        split::halves(self.driver, r, w)
     }
 
     /// Splits with a function of the caller's that splits the stream.
@@ -234,7 +244,7 @@ where
         W: AsyncWrite + Unpin,
     {
         let (r, w) = f(self.io);
-        split::halves(self.driver, r, w, self.negotiated)
+        split::halves(self.driver, r, w)
     }
 }
 
@@ -250,7 +260,7 @@ impl WebSocketStream<::tokio::net::TcpStream> {
         WriteHalf<::tokio::net::tcp::OwnedReadHalf, ::tokio::net::tcp::OwnedWriteHalf>,
     ) {
         let (r, w) = self.io.into_split();
-        split::halves(self.driver, r, w, self.negotiated)
+        split::halves(self.driver, r, w)
     }
 }
 
@@ -265,7 +275,7 @@ impl WebSocketStream<MaybeTlsStream> {
         WriteHalf<MaybeTlsReadHalf, MaybeTlsWriteHalf>,
     ) {
         let (r, w) = self.io.into_split();
-        split::halves(self.driver, r, w, self.negotiated)
+        split::halves(self.driver, r, w)
     }
 }
 
