@@ -87,11 +87,13 @@ pub fn client_with_alpn(pki: &TestPki, alpn: &[&[u8]]) -> Arc<rustls::ClientConf
 /// Serves `service` on 127.0.0.1 (port 0): HTTP/1.1 with upgrades and
 /// HTTP/2 with extended CONNECT enabled (h2c by prior knowledge, or after
 /// TLS with ALPN when `tls` is given).
-pub async fn serve<S>(tls: Option<Arc<rustls::ServerConfig>>, service: S) -> SocketAddr
+pub async fn serve<S, B>(tls: Option<Arc<rustls::ServerConfig>>, service: S) -> SocketAddr
 where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S: hyper::service::Service<
             hyper::Request<hyper::body::Incoming>,
-            Response = hyper::Response<http_body_util::Full<Bytes>>,
+            Response = hyper::Response<B>,
         > + Clone
         + Send
         + 'static,
@@ -125,12 +127,14 @@ where
     addr
 }
 
-async fn serve_connection<I, S>(io: I, service: S)
+async fn serve_connection<I, S, B>(io: I, service: S)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S: hyper::service::Service<
             hyper::Request<hyper::body::Incoming>,
-            Response = hyper::Response<http_body_util::Full<Bytes>>,
+            Response = hyper::Response<B>,
         > + Send
         + 'static,
     S::Future: Send + 'static,
