@@ -74,11 +74,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, ClientRequest, Outcome, Response};
+pub use client::{check_response, ClientHandshake, ClientRequest, Outcome, Response};
 pub use error::{BuildError, RequestError, ResponseError};
 pub use http::Headers;
 pub use negotiate::{Answer, ClientOffer, DeflateAnswer, ServerOffers};
-pub use server::{Accept, Request, ServerHandshake};
+pub use server::{
+    reject_fields, Accept, Request, ServerHandshake, UpgradeRequest, UpgradeResponse,
+};
 
 /// Bytes kept after a head until the connection is handed over: one frame
 /// of the largest size, with the longest header (2 + 8 length + 4 mask).
