@@ -317,8 +317,9 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
         .by_ref()
         .map_while(Result::ok)
         .find_map(|l| {
-            l.strip_prefix("chat: open http://")
-                .map(|a| a.trim_end_matches("/ in a browser").to_owned())
+            // libtest's "test NAME ... " may precede it on the line.
+            l.split_once("chat: open http://")
+                .map(|(_, a)| a.trim_end_matches("/ in a browser").to_owned())
         })
         .expect("the URL to open");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -335,7 +336,18 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
         let (code, _) = close_of(&mut socket).await;
         assert_eq!(code, 1001);
     });
-    let status = child.wait().unwrap();
+    let mut status = None;
+    for _ in 0..200 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the chat did not exit after SIGINT");
+    };
     assert!(status.success(), "{status}");
 }
 

@@ -11,7 +11,6 @@
 //! subscriber and the publisher reconnect with exponential backoff (100 ms
 //! doubling to 5 s, with jitter so that a fleet does not reconnect in step).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,18 +18,17 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::{mpsc, watch};
 
-use crate::rooms::{prepare, Rooms};
+use super::rooms::{prepare, Rooms};
 
 const PATTERN: &str = "chat:room:*";
 const PREFIX: &str = "chat:room:";
 /// Messages waiting for the publisher; past this, new ones are dropped.
 const QUEUE: usize = 1024;
 
-/// The publishing side, and whether the subscription is up.
+/// The publishing side.
 #[derive(Clone)]
 pub struct Bus {
     publish: mpsc::Sender<(String, String)>,
-    subscribed: Arc<AtomicBool>,
 }
 
 impl Bus {
@@ -45,19 +43,14 @@ impl Bus {
     ) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
         let (publish, queue) = mpsc::channel(QUEUE);
-        let subscribed = Arc::new(AtomicBool::new(false));
         tokio::spawn(subscriber(
             client.clone(),
             instance,
             rooms,
-            subscribed.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(publisher(client, queue, shutdown));
-        Ok(Self {
-            publish,
-            subscribed,
-        })
+        Ok(Self { publish })
     }
 
     /// Publishes `json` to the other instances' members of `room`; never
@@ -66,11 +59,6 @@ impl Bus {
         let _ = self
             .publish
             .try_send((format!("{PREFIX}{room}"), format!("{instance}\n{json}")));
-    }
-
-    /// Whether the subscription to the other instances is up.
-    pub fn is_subscribed(&self) -> bool {
-        self.subscribed.load(Ordering::Relaxed)
     }
 }
 
@@ -113,7 +101,6 @@ async fn subscriber(
     client: redis::Client,
     instance: String,
     rooms: Arc<Rooms>,
-    subscribed: Arc<AtomicBool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new();
@@ -121,7 +108,6 @@ async fn subscriber(
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.psubscribe(PATTERN).await {
                 Ok(()) => {
-                    subscribed.store(true, Ordering::Relaxed);
                     eprintln!("chat: subscribed to {PATTERN} on Redis");
                     backoff.reset();
                     let mut messages = pubsub.into_on_message();
@@ -134,7 +120,6 @@ async fn subscriber(
                             _ = shutdown.changed() => return,
                         }
                     }
-                    subscribed.store(false, Ordering::Relaxed);
                     // Whoever was on other instances may be gone meanwhile.
                     eprintln!("chat: lost the Redis subscription; reconnecting");
                 }

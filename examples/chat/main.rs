@@ -52,6 +52,7 @@ mod bus;
 mod rooms;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -70,8 +71,8 @@ use wsproto::axum::WebSocketUpgrade;
 use wsproto::extensions::DeflateConfig;
 use wsproto::{CloseCode, Config, Message};
 
-use crate::bus::Bus;
-use crate::rooms::{message_json, prepare, presence_json, Rooms, TokenBucket};
+use self::bus::Bus;
+use self::rooms::{message_json, prepare, presence_json, Rooms, TokenBucket};
 
 const INDEX: &str = include_str!("static/index.html");
 const APP_JS: &str = include_str!("static/app.js");

@@ -132,21 +132,6 @@ impl Rooms {
         }
     }
 
-    /// Forgets every member of `instance` (it was restarted, or lost).
-    pub fn forget_instance(&self, instance: &str) {
-        let mut rooms = self.rooms.lock().unwrap();
-        for entry in rooms.values_mut() {
-            entry.remote.retain(|(i, _), _| i != instance);
-        }
-        rooms.retain(|_, entry| !entry.members.is_empty() || !entry.remote.is_empty());
-    }
-
-    /// The member list of a room: names on this instance and the others.
-    pub fn names(&self, room: &str) -> Vec<String> {
-        let rooms = self.rooms.lock().unwrap();
-        rooms.get(room).map(Room::names).unwrap_or_default()
-    }
-
     /// Whether `room` has members on this instance.
     pub fn has_local(&self, room: &str) -> bool {
         let rooms = self.rooms.lock().unwrap();
@@ -182,16 +167,6 @@ impl Rooms {
             }
         }
         delivery
-    }
-
-    /// Every room with members here, for a clean shutdown's leave notices.
-    pub fn local_rooms(&self) -> Vec<String> {
-        let rooms = self.rooms.lock().unwrap();
-        rooms
-            .iter()
-            .filter(|(_, r)| !r.members.is_empty())
-            .map(|(name, _)| name.clone())
-            .collect()
     }
 }
 
