@@ -379,7 +379,7 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         }
         "binary" => {
             let hex: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
-            if hex.len() % 2 != 0 {
+            if !hex.len().is_multiple_of(2) {
                 return Err("/binary wants an even number of hex digits".into());
             }
             (0..hex.len())

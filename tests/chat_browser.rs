@@ -8,7 +8,7 @@
 //! Needs `chromium` (or the browser named by `CHROMIUM`) and `redis-server`
 //! on the PATH: `.ci/run` installs both. Without them the test fails.
 
-#![cfg(all(feature = "tokio", feature = "axum"))]
+#![cfg(all(feature = "axum", feature = "deflate"))]
 #![allow(dead_code)]
 
 #[path = "../examples/chat/main.rs"]

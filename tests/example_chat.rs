@@ -3,7 +3,7 @@
 //! consumers, shutdown with 1001 (on a signal, too), and several instances
 //! sharing rooms through a Redis of the test's own, surviving its loss.
 
-#![cfg(all(feature = "tokio", feature = "axum"))]
+#![cfg(all(feature = "axum", feature = "deflate"))]
 #![allow(dead_code)]
 
 #[path = "../examples/chat/main.rs"]

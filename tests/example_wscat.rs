@@ -3,7 +3,7 @@
 //! negotiated subprotocol and extensions, close codes with their names;
 //! `--listen` prints and echoes.
 
-#![cfg(feature = "tokio")]
+#![cfg(all(feature = "tokio", feature = "deflate"))]
 #![allow(dead_code)]
 
 #[path = "../examples/wscat.rs"]
@@ -99,16 +99,12 @@ async fn echo_server() -> (String, tokio::task::JoinHandle<()>) {
                 .await;
                 let Ok(mut socket) = accepted else { return };
                 while let Ok(message) = socket.recv().await {
-                    match message {
-                        Message::Text(text) if &*text == "bye please" => {
-                            let _ = socket.close(CloseCode::GOING_AWAY, "going").await;
-                        }
-                        Message::Text(_) | Message::Binary(_) => {
-                            if socket.send(message).await.is_err() {
-                                break;
-                            }
-                        }
-                        _ => {}
+                    let bye = matches!(&message, Message::Text(t) if &**t == "bye please");
+                    let echo = matches!(message, Message::Text(_) | Message::Binary(_));
+                    if bye {
+                        let _ = socket.close(CloseCode::GOING_AWAY, "going").await;
+                    } else if echo && socket.send(message).await.is_err() {
+                        break;
                     }
                 }
             });
