@@ -86,6 +86,12 @@ stop_pid() {
 
 cleanup() {
     local pid
+    # Every process is asked to stop at once, then each is waited for (and
+    # forced): a job's own processes are gone before the script that started
+    # the job gives up on it.
+    for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+        kill "$pid" 2>/dev/null || true
+    done
     for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
         stop_pid "$pid"
     done

@@ -209,3 +209,40 @@ async fn server_answers_every_message_before_the_close() {
 async fn client_answers_every_message_before_the_close() {
     messages_before_a_close_are_answered_first(Role::Client).await;
 }
+
+/// Streaming mode: `recv_event` hands out the pieces of a message as they
+/// arrive; `recv` says to use it.
+#[tokio::test]
+async fn streaming_mode_hands_out_pieces_through_recv_event() {
+    bounded(async {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let config = Config::default().streaming(true);
+        let mut server = WebSocketStream::from_raw(a, Role::Server, config.clone());
+        let mut client = WebSocketStream::from_raw(b, Role::Client, Config::default());
+        let payload = vec![3u8; 200_000];
+        let sending = tokio::spawn(async move {
+            client.send_binary(payload).await.unwrap();
+            client
+        });
+        let mut got = 0;
+        let mut pieces = 0;
+        loop {
+            match server.recv_event().await.unwrap() {
+                wsproto::Event::Chunk { data, last, .. } => {
+                    got += data.len();
+                    pieces += 1;
+                    if last {
+                        break;
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, 200_000);
+        assert!(pieces > 1, "{pieces}");
+        let mut client = sending.await.unwrap();
+        client.send_text("whole?").await.unwrap();
+        assert!(matches!(server.recv().await, Err(Error::Streaming)));
+    })
+    .await;
+}

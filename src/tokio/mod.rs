@@ -104,6 +104,19 @@
 //! (`set_nodelay(true)`; [`connect`] does it). The opening handshake, on
 //! either side, is bounded by
 //! [`Config::handshake_timeout`](crate::Config::handshake_timeout).
+//!
+//! A stream upgraded elsewhere (a hyper upgrade, an HTTP/2 extended
+//! CONNECT) needs no handshake: [`WebSocketStream::from_raw`], or
+//! [`from_partially_read`](WebSocketStream::from_partially_read) with the
+//! bytes the server framework already read past the handshake, or
+//! [`from_parts`](WebSocketStream::from_parts) with a connection built by
+//! [`Connection::with_negotiated`](crate::Connection::with_negotiated) for
+//! what was agreed there (subprotocol, permessage-deflate).
+//!
+//! With [`Config::streaming`](crate::Config::streaming) on, messages arrive
+//! in pieces: receive them with [`WebSocketStream::recv_event`] (or
+//! [`ReadHalf::recv_event`]); `recv` and the `Stream` hand out whole
+//! messages only, and return [`Error::Streaming`] for a piece.
 
 mod driver;
 mod handshake;
