@@ -15,7 +15,6 @@
 //! HTTP/2 connection. HTTP/2 is served with extended CONNECT enabled
 //! (`SETTINGS_ENABLE_CONNECT_PROTOCOL`, RFC 8441 §3), which `axum::serve`
 //! does not do, so this example serves the router through hyper itself.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -120,8 +120,11 @@
 
 mod driver;
 mod handshake;
+pub mod reconnect;
 mod split;
 mod stream;
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod transport;
 
 use std::io;
