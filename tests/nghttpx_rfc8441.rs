@@ -6,8 +6,9 @@
 //! permessage-deflate with `websockets` through it, echo 0 B to 1 MiB and
 //! close cleanly.
 //!
-//! Needs `nghttpx` (Debian's `nghttp2-proxy`) and `python3 -m pip install
-//! websockets`; without them the test says so and passes, unless
+//! Needs `nghttpx` (Debian's `nghttp2-proxy`) and Python's `websockets`
+//! (`$WSPROTO_PYTHON`, else `python3`; `.ci/http-peers` installs both);
+//! without them the test says so and passes, unless
 //! `WSPROTO_REAL_PEERS=1` (as CI sets), where it fails.
 #![cfg(all(feature = "hyper", feature = "deflate"))]
 
@@ -67,8 +68,9 @@ async fn wait_for(addr: SocketAddr) {
 
 #[tokio::test]
 async fn our_client_through_nghttpx_to_python_websockets_over_h2c_h2_and_http1() {
+    let python = std::env::var("WSPROTO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     if !have("nghttpx", &["--version"])
-        || !have("python3", &["-c", "import websockets.asyncio.server"])
+        || !have(&python, &["-c", "import websockets.asyncio.server"])
     {
         assert!(
             !required(),
@@ -81,7 +83,7 @@ async fn our_client_through_nghttpx_to_python_websockets_over_h2c_h2_and_http1()
         env!("CARGO_MANIFEST_DIR"),
         "/tests/peers/websockets_echo.py"
     );
-    let mut python = Command::new("python3")
+    let mut python = Command::new(&python)
         .arg(script)
         .stdout(Stdio::piped())
         .spawn()
