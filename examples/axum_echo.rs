@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use wsproto::axum::WebSocketUpgrade;
 use wsproto::http::Opening;
-use wsproto::tokio::Message;
+use wsproto::Message;
 
 /// The test page.
 const PAGE: &str = include_str!("echo_page.html");

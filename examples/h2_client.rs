@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 use wsproto::handshake::ClientRequest;
 use wsproto::hyper::{self as wshyper, Http};
-use wsproto::tokio::Message;
+use wsproto::Message;
 use wsproto::{CloseCode, Config};
 
 #[tokio::main]

@@ -23,7 +23,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use wsproto::tokio::Message;
+use wsproto::Message;
 
 const PAGE: &str = include_str!("echo_page.html");
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wsproto::tokio::Message;
+use wsproto::Message;
 
 fn required() -> bool {
     std::env::var("WSPROTO_REAL_PEERS").is_ok_and(|v| v == "1")

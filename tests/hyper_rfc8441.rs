@@ -19,8 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wsproto::handshake::{Accept, ClientRequest};
 use wsproto::hyper::{self as wshyper, Http, Opening, ServerUpgrade};
-use wsproto::tokio::Message;
 use wsproto::Config;
+use wsproto::Message;
 
 /// How many WebSockets the server opened, by how.
 #[derive(Default)]

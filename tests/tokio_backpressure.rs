@@ -13,7 +13,8 @@ use std::time::Duration;
 use futures::{FutureExt, SinkExt};
 use tokio::io::AsyncWriteExt;
 use tokio_support::{bounded, client_frame, Scripted};
-use wsproto::tokio::{Error, Message, WebSocketStream};
+use wsproto::tokio::{Error, WebSocketStream};
+use wsproto::Message;
 use wsproto::{Bytes, CloseCode, Config, ProtocolError, Role};
 
 fn message(len: usize) -> Message {

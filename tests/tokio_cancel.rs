@@ -9,7 +9,8 @@ mod tokio_support;
 
 use futures::FutureExt;
 use tokio_support::{client_frame, Scripted};
-use wsproto::tokio::{Message, WebSocketStream};
+use wsproto::tokio::WebSocketStream;
+use wsproto::Message;
 use wsproto::{Bytes, Config, Role};
 
 /// A frame our end of `role` receives.

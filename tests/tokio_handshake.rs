@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_support::{bounded, client_frame, listener};
 use wsproto::handshake::{Accept, ClientRequest, RequestError, ResponseError};
-use wsproto::tokio::{self as ws, Error, Message, Rejection, WebSocketStream};
+use wsproto::tokio::{self as ws, Error, Rejection, WebSocketStream};
+use wsproto::Message;
 use wsproto::{CloseCode, Config, Role};
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tokio_support::{bounded, pair};
-use wsproto::tokio::{Error, Message, WebSocketStream};
+use wsproto::tokio::{Error, WebSocketStream};
+use wsproto::Message;
 use wsproto::{CloseCode, Config, ProtocolError};
 
 /// How long the peers run.

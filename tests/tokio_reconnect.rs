@@ -14,7 +14,8 @@ use tokio::time::Instant;
 use wsproto::entropy::SeededEntropy;
 use wsproto::handshake::ClientRequest;
 use wsproto::tokio::reconnect::{self, Backoff, Reconnect};
-use wsproto::tokio::{Error, Message, Rejection};
+use wsproto::tokio::{Error, Rejection};
+use wsproto::Message;
 use wsproto::{CloseCode, Config};
 
 /// What the server does on one attempt.

@@ -10,7 +10,8 @@ mod tokio_support;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_support::{bounded, client_frame};
-use wsproto::tokio::{Error, Message, WebSocketStream};
+use wsproto::tokio::{Error, WebSocketStream};
+use wsproto::Message;
 use wsproto::{CloseCode, Config, Role};
 
 /// Our end (`role`, over `into_split`) and a raw TCP peer that the test

@@ -9,7 +9,8 @@ mod tokio_support;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_support::{bounded, client_frame, pair};
-use wsproto::tokio::{Error, Message, WebSocketStream};
+use wsproto::tokio::{Error, WebSocketStream};
+use wsproto::Message;
 use wsproto::{Bytes, CloseCode, Config, ProtocolError, Role};
 
 /// `Stream`/`Sink` on both ends; the echo sends each received message back

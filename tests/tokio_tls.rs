@@ -14,7 +14,8 @@ use wsproto::handshake::ClientRequest;
 use wsproto::tokio::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use wsproto::tokio::tls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 use wsproto::tokio::tls::{Connector, TlsAcceptor};
-use wsproto::tokio::{Error, Message};
+use wsproto::tokio::Error;
+use wsproto::Message;
 use wsproto::{CloseCode, Config};
 
 /// The provider the tests build their own configurations with, named

@@ -31,9 +31,10 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use super::{Error, Message};
+use super::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, State};
+use crate::Message;
 
 /// How many bytes one read asks the transport for, between messages: they
 /// are read onto the stack and copied into the connection, so its buffer

@@ -8,7 +8,8 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), wsproto::tokio::Error> {
-//! use wsproto::tokio::{self as ws, Message};
+//! use wsproto::tokio as ws;
+//! use wsproto::Message;
 //!
 //! let (mut ws, _response) = ws::connect("ws://127.0.0.1:9001/chat").await?;
 //! ws.send_text("hello").await?;
@@ -134,7 +135,6 @@ use crate::handshake::{BuildError, RequestError, Response, ResponseError};
 
 /// What the stream yields and the sink takes: the core's message, whose
 /// payloads are reference-counted buffers handed out without a copy.
-pub use crate::Message;
 pub use driver::CLOSED_FLUSH_GRACE;
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
 pub use split::{ReadHalf, WriteHalf};

@@ -63,11 +63,12 @@ use futures_sink::Sink;
 
 use super::stream::WebSocketStream;
 use super::transport::MaybeTlsStream;
-use super::{Error, Message};
+use super::Error;
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::entropy::{Entropy, OsEntropy};
 use crate::handshake::{ClientRequest, Response, ResponseError};
+use crate::Message;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 

@@ -23,10 +23,11 @@ use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::driver::{self, Driver, Link};
-use super::{Error, Message};
+use super::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Payload, TextPayload};
 use crate::extensions::{CustomExtension, NegotiatedDeflate};
+use crate::Message;
 use crate::Negotiated;
 
 /// What the two halves share.

@@ -11,13 +11,14 @@ use futures_sink::Sink;
 use super::driver::{self, Driver, Link};
 use super::split::{self, ReadHalf, WriteHalf};
 use super::transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
-use super::{Error, Message};
+use super::Error;
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::{Connection, Event, Payload, Role, TextPayload};
 use crate::extensions::CustomExtension;
 #[cfg(feature = "deflate")]
 use crate::extensions::NegotiatedDeflate;
+use crate::Message;
 
 /// A WebSocket over a tokio stream `S`: a [`Stream`] of received
 /// [`Message`]s and a [`Sink`] of messages to send, with async methods for
