@@ -49,7 +49,7 @@
 //! `SETTINGS_ENABLE_CONNECT_PROTOCOL`, HTTP/1.1 otherwise, and says which
 //! it used ([`Opening`]).
 //!
-//! # The end of an HTTP/2 stream (RFC 8441 §6)
+//! # The end of an HTTP/2 stream (RFC 8441 §5)
 //!
 //! Over HTTP/2 the stream is the transport: its end (`END_STREAM`) is the
 //! TCP FIN of RFC 6455, and a `RST_STREAM` is an abortive close, a TCP RST.
@@ -200,7 +200,7 @@ impl AsyncWrite for UpgradedStream {
     }
 
     /// Half-closes the write side: a TCP FIN, or over HTTP/2 `END_STREAM`
-    /// (RFC 8441 §6).
+    /// (RFC 8441 §5).
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),

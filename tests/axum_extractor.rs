@@ -20,8 +20,8 @@ use tokio::net::TcpStream;
 use wsproto::axum::WebSocketUpgrade;
 use wsproto::handshake::ClientRequest;
 use wsproto::hyper::{self as wshyper, Http, Opening};
-use wsproto::tokio::Message;
 use wsproto::Config;
+use wsproto::Message;
 
 /// What the handler saw for each WebSocket.
 type Log = Arc<Mutex<Vec<(Opening, Option<String>, usize)>>>;

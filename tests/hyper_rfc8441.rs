@@ -2,7 +2,7 @@
 //! HTTP/2 extended CONNECT (RFC 8441), on loopback: the hyper server helper
 //! against our clients, our hyper client against our servers, over
 //! HTTP/1.1, h2c and h2 over TLS; refusals (RFC 8441 §5) and the end of a
-//! stream (§6).
+//! stream (the last paragraphs of §5).
 #![cfg(all(feature = "hyper", feature = "deflate"))]
 
 mod support;
@@ -19,8 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wsproto::handshake::{Accept, ClientRequest};
 use wsproto::hyper::{self as wshyper, Http, Opening, ServerUpgrade};
-use wsproto::tokio::Message;
 use wsproto::Config;
+use wsproto::Message;
 
 /// How many WebSockets the server opened, by how.
 #[derive(Default)]
@@ -29,6 +29,8 @@ struct Seen {
     h2: AtomicUsize,
     /// The last `sec-websocket-extensions` answered.
     extensions: std::sync::Mutex<Option<String>>,
+    /// How the WebSocket at `/observe` ended, as the server saw it.
+    ended: std::sync::Mutex<Option<Result<Message, wsproto::tokio::Error>>>,
 }
 
 /// An echo server through `wsproto::hyper::upgrade`; `/chat` also selects
@@ -60,9 +62,22 @@ async fn echo_server(tls: Option<Arc<rustls::ServerConfig>>) -> (std::net::Socke
                 .map(|v| v.to_str().unwrap().to_owned());
             tokio::spawn(async move {
                 let Ok(mut ws) = websocket.await else { return };
+                if path == "/observe" {
+                    loop {
+                        match ws.recv().await {
+                            Ok(message @ Message::Binary(_)) => {
+                                let _ = ws.send(message).await;
+                            }
+                            other => {
+                                *seen.ended.lock().unwrap() = Some(other);
+                                return;
+                            }
+                        }
+                    }
+                }
                 if path == "/drop" {
                     let _ = ws.recv().await;
-                    // RFC 8441 §6: dropped without a close, an abortive close.
+                    // RFC 8441 §5: dropped without a close, an abortive close.
                     drop(ws);
                     return;
                 }
@@ -369,7 +384,7 @@ async fn bytes_hyper_read_past_the_101_reach_the_connection_first() {
 
 #[tokio::test]
 async fn the_end_of_an_h2_stream_closes_and_a_drop_aborts() {
-    // RFC 8441 §6: a clean close ends both directions of the stream...
+    // RFC 8441 §5: a clean close ends both directions of the stream...
     let (addr, _) = echo_server(None).await;
     let (mut ws, _, _) = hyper_client(addr, Http::Http2, None, "/").await;
     support::close(&mut ws).await;
@@ -379,6 +394,37 @@ async fn the_end_of_an_h2_stream_closes_and_a_drop_aborts() {
     assert_eq!(opening, Opening::ExtendedConnect);
     ws.send(Message::Text("bye".into())).await.unwrap();
     match ws.recv().await {
+        Err(wsproto::tokio::Error::Protocol(e)) => {
+            assert_eq!(e.close_code(), wsproto::CloseCode::ABNORMAL, "{e}")
+        }
+        Err(wsproto::tokio::Error::Io(_)) => {}
+        other => panic!("expected an abnormal end, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_drops_its_h2_stream_is_an_abnormal_close_for_the_server() {
+    // RFC 8441 §5: the stream's end is the TCP connection's. The client
+    // drops its stream without a close (hyper ends it and resets it with
+    // CANCEL); the server's connection fails with 1006 and never sees a
+    // close frame (RFC 6455 §7.1.5).
+    let (addr, seen) = echo_server(None).await;
+    let (mut ws, opening, _) = hyper_client(addr, Http::Http2, None, "/observe").await;
+    assert_eq!(opening, Opening::ExtendedConnect);
+    ws.send(Message::Binary(Bytes::from_static(b"ping")))
+        .await
+        .unwrap();
+    assert!(matches!(ws.recv().await.unwrap(), Message::Binary(_)));
+    drop(ws);
+    let mut ended = None;
+    for _ in 0..500 {
+        if let Some(end) = seen.ended.lock().unwrap().take() {
+            ended = Some(end);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    match ended.expect("the server saw the end") {
         Err(wsproto::tokio::Error::Protocol(e)) => {
             assert_eq!(e.close_code(), wsproto::CloseCode::ABNORMAL, "{e}")
         }

@@ -1,7 +1,7 @@
 //! A tokio adapter (feature `tokio`): connect to a `ws://` URL or accept on
 //! any `AsyncRead + AsyncWrite` stream, then use the connection as a
 //! [`Stream`](futures_core::Stream) and [`Sink`](futures_sink::Sink) of
-//! [`Message`]s, or split it into halves that two tasks use at once.
+//! [`Message`](crate::Message)s, or split it into halves that two tasks use at once.
 //!
 //! It is a thin loop around the sans-IO core and uses only the core's public
 //! API, like its blocking twin `wsproto::blocking`.

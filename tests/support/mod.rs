@@ -10,7 +10,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use wsproto::tokio::{Error, Message, WebSocketStream};
+use wsproto::tokio::{Error, WebSocketStream};
+use wsproto::Message;
 use wsproto::{Bytes, CloseCode};
 
 /// A CA, and a certificate it signed for `localhost` and `127.0.0.1`.
