@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     println!("running 1 test");
     ten_thousand_connections_echo_and_close();
     println!("test {name} ... ok");
+    println!("\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
     ExitCode::SUCCESS
 }
 
