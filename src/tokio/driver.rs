@@ -164,6 +164,8 @@ pub(crate) struct Driver {
     pub(crate) high_water: usize,
     fanout: Arc<Fanout>,
     waker: Waker,
+    /// The last time given to the connection's `handle_timeout`.
+    clock: std::time::Instant,
 }
 
 impl Driver {
@@ -186,10 +188,17 @@ impl Driver {
             high_water: DEFAULT_HIGH_WATER,
             waker: Waker::from(fanout.clone()),
             fanout,
+            clock: Instant::now().into_std(),
         };
         // The first call starts the connection's timers.
-        driver.conn.handle_timeout(Instant::now().into_std());
+        driver.conn.handle_timeout(driver.clock);
         driver
+    }
+
+    /// Passes the time to the connection's timers.
+    fn tick(&mut self, now: std::time::Instant) {
+        self.clock = now;
+        self.conn.handle_timeout(now);
     }
 
     /// Bytes queued to send, with the pongs not yet framed.
@@ -254,9 +263,15 @@ impl Driver {
         !self.stash_closed && self.stash_bytes < self.high_water
     }
 
-    /// After a batch of inputs or commands: the timers arm from them.
+    /// After a batch of inputs or commands: the timers arm from them. The
+    /// clock is read only when the connection asks for it, which it does
+    /// by making its deadline the last time it was given (a batch that
+    /// re-armed a timer); a busy connection with no timer to re-arm reads
+    /// no clock per batch.
     fn after_io(&mut self) {
-        self.conn.handle_timeout(Instant::now().into_std());
+        if self.conn.poll_timeout().is_some_and(|d| d <= self.clock) {
+            self.tick(Instant::now().into_std());
+        }
     }
 
     /// Whether the write path may read more: the stash has room and the
@@ -314,7 +329,7 @@ impl Driver {
                 return;
             }
             let now = Instant::now();
-            self.conn.handle_timeout(now.into_std());
+            self.tick(now.into_std());
             if self.drain_deadline.is_some_and(|d| d <= now) {
                 self.drain_expired = true;
             }
@@ -700,10 +715,10 @@ pub(crate) fn poll_ready<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Re
 
 /// `Sink::start_send`: queues the message; nothing is written yet.
 pub(crate) fn start_send<L: Link>(link: &mut L, message: Message) -> Result<(), Error> {
+    // The timers arm when the queue is written (`poll_flush`), not per message.
     link.with(|d, _| {
         d.check_send()?;
         queue_message(&mut d.conn, message)?;
-        d.after_io();
         Ok(())
     })
 }
@@ -713,11 +728,10 @@ pub(crate) fn command<L: Link, T>(
     link: &mut L,
     f: impl FnOnce(&mut Connection) -> Result<T, crate::Error>,
 ) -> Result<T, Error> {
+    // As for `start_send`: the timers arm when the queue is written.
     link.with(|d, _| {
         d.check_send()?;
-        let out = f(&mut d.conn)?;
-        d.after_io();
-        Ok(out)
+        Ok(f(&mut d.conn)?)
     })
 }
 
