@@ -25,7 +25,9 @@
 //!   (a peer that sends but does not read stops being read);
 //! - **echo**: [`Connection::poll_event`] until `None`; each payload is a
 //!   slice of the read buffer and is queued back without a copy for large
-//!   messages;
+//!   messages (`poll_event_ref` lends the payload from the connection
+//!   itself, so sending it back on the same connection would need a copy
+//!   first; it suits a server that hands messages elsewhere);
 //! - **timers**: each connection's [`Connection::poll_timeout`] goes into one
 //!   binary heap of deadlines, whose earliest entry is the `poll` timeout.
 //!   An entry is pushed only when a deadline moves earlier, so the heap holds
