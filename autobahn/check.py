@@ -3,6 +3,7 @@
 
 Usage:
     check.py REPORTS_DIR [--role server] [--role client] [--expect ROLE=N ...]
+             [--agent NAME ...]
 
 For each role, reads REPORTS_DIR/ROLE/index.json (written by wstest), prints
 how many cases got each verdict and lists every case whose `behavior` or
@@ -10,7 +11,9 @@ how many cases got each verdict and lists every case whose `behavior` or
 
 Exits non-zero if, in any role:
   * the report is missing or holds no case at all,
-  * the report holds a different number of cases than --expect ROLE=N says,
+  * an agent named with --agent is missing from the report,
+  * an agent's report holds a different number of cases than --expect ROLE=N
+    says (each agent is one adapter under test, run over the same cases),
   * a case's behavior or behaviorClose is anything but "OK", except for the
     cases in ALLOWED below, which may also have the verdicts listed there.
 """
@@ -36,7 +39,7 @@ def case_key(case_id):
     return [int(p) if p.isdigit() else p for p in case_id.split(".")]
 
 
-def check_role(reports_dir, role, expected):
+def check_role(reports_dir, role, expected, agents):
     """Print the summary of one role; return a list of problems found."""
     path = os.path.join(reports_dir, role, "index.json")
     print(f"== {role} role ({path})")
@@ -48,9 +51,16 @@ def check_role(reports_dir, role, expected):
 
     problems = []
     total = 0
+    for agent in agents:
+        if agent not in index:
+            problems.append(f"{role}: agent {agent!r} is not in the report")
     for agent in sorted(index):
         cases = index[agent]
         total += len(cases)
+        if expected is not None and len(cases) != expected:
+            problems.append(
+                f"{role}/{agent}: the report holds {len(cases)} cases, {expected} were selected"
+            )
         counts = {"behavior": dict.fromkeys(VERDICTS, 0)}
         counts["behaviorClose"] = dict.fromkeys(VERDICTS, 0)
         bad = []
@@ -86,10 +96,6 @@ def check_role(reports_dir, role, expected):
 
     if total == 0:
         problems.append(f"{role}: the report holds no case (nothing ran)")
-    if expected is not None and total != expected:
-        problems.append(
-            f"{role}: the report holds {total} cases, {expected} were selected"
-        )
     return problems
 
 
@@ -106,7 +112,14 @@ def main():
         action="append",
         default=[],
         metavar="ROLE=N",
-        help="number of cases the role's report must hold",
+        help="number of cases each agent in the role's report must hold",
+    )
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="agent that must be in every role's report",
     )
     args = parser.parse_args()
 
@@ -117,7 +130,7 @@ def main():
 
     problems = []
     for role in args.role or ["server", "client"]:
-        problems += check_role(args.reports_dir, role, expected.get(role))
+        problems += check_role(args.reports_dir, role, expected.get(role), args.agent)
 
     if problems:
         print(f"Autobahn check FAILED ({len(problems)} problems):")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the Autobahn|Testsuite (wstest) against wsproto's example server and client.
+# Run the Autobahn|Testsuite (wstest) against wsproto's example servers and
+# clients, for every adapter (blocking and tokio), each its own wstest agent.
 #
 #   autobahn/run.sh [server|client|both] [CASES]
 #   autobahn/run.sh install      # only install wstest
@@ -10,10 +11,13 @@
 #
 # Other environment variables:
 #   AUTOBAHN_EXCLUDE_CASES  comma-separated patterns to exclude (default: none)
+#   AUTOBAHN_ADAPTERS       adapters to test (default "blocking tokio"; agents wsproto, wsproto-tokio)
+#   AUTOBAHN_JOBS           (role, batch) jobs run at once, each its own wstest (default 2)
 #   AUTOBAHN_SKIP_BUILD=1   do not run cargo build
-#   AUTOBAHN_SERVER_BIN     server binary (default target/release/examples/autobahn_server)
-#   AUTOBAHN_CLIENT_BIN     client binary (default target/release/examples/autobahn_client)
-#   AUTOBAHN_TIMEOUT        seconds allowed for one role's test run (default 900)
+#   AUTOBAHN_SERVER_BIN     blocking server binary (default target/release/examples/autobahn_server)
+#   AUTOBAHN_CLIENT_BIN     blocking client binary (default target/release/examples/autobahn_client)
+#   AUTOBAHN_TOKIO_SERVER_BIN, AUTOBAHN_TOKIO_CLIENT_BIN  the tokio ones (tokio_autobahn_*)
+#   AUTOBAHN_TIMEOUT        seconds allowed for one wstest or client run (default 900)
 #   AUTOBAHN_DEBIAN_MIRROR  Debian mirror URL for bullseye (default: the machine's own)
 #   AUTOBAHN_WORK_DIR       install directory (default autobahn/work)
 #   AUTOBAHN_REPORTS_DIR    report directory (default autobahn/reports)
@@ -35,6 +39,10 @@ RUN_TIMEOUT="${AUTOBAHN_TIMEOUT:-900}"
 STARTUP_TIMEOUT=60
 SERVER_BIN="${AUTOBAHN_SERVER_BIN:-$ROOT/target/release/examples/autobahn_server}"
 CLIENT_BIN="${AUTOBAHN_CLIENT_BIN:-$ROOT/target/release/examples/autobahn_client}"
+TOKIO_SERVER_BIN="${AUTOBAHN_TOKIO_SERVER_BIN:-$ROOT/target/release/examples/tokio_autobahn_server}"
+TOKIO_CLIENT_BIN="${AUTOBAHN_TOKIO_CLIENT_BIN:-$ROOT/target/release/examples/tokio_autobahn_client}"
+ADAPTERS="${AUTOBAHN_ADAPTERS:-blocking tokio}"
+JOBS="${AUTOBAHN_JOBS:-2}"
 
 # Bump when the install recipe changes, so that old installs are redone.
 INSTALL_STAMP="pypy2.7-bullseye autobahntestsuite-25.10.1 recipe-1"
@@ -78,6 +86,12 @@ stop_pid() {
 
 cleanup() {
     local pid
+    # Every process is asked to stop at once, then each is waited for (and
+    # forced): a job's own processes are gone before the script that started
+    # the job gives up on it.
+    for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
+        kill "$pid" 2>/dev/null || true
+    done
     for pid in "${BG_PIDS[@]+"${BG_PIDS[@]}"}"; do
         stop_pid "$pid"
     done
@@ -283,46 +297,48 @@ spec_cases() {
 
 # Sets N_CASES, how many cases the selection holds (wstest waits forever when none).
 count_cases() {
-    local spec="$REPORTS/cases.json"
+    local spec="$REPORTS/cases.$BASHPID.json"
     printf '{\n  %s\n}\n' "$(spec_cases)" >"$spec"
     N_CASES="$("${WSTEST[@]}" --count-cases "$spec")" || die "cannot count the cases of $spec"
     ((N_CASES > 0)) || die "no case matches \"$CASES\"${EXCLUDE_CASES:+ minus \"$EXCLUDE_CASES\"}"
 }
 
 # ---------------------------------------------------------------------------
-# Server role: wstest's fuzzing client against autobahn_server.
+# Server role: wstest's fuzzing client against every adapter's server, one
+# agent per server, in one wstest process.
 run_server_role() {
-    local out="$REPORTS/server" port server_pid spec
-    [[ -x "$SERVER_BIN" ]] || die "server binary not found: $SERVER_BIN"
+    local out="$REPORTS/server" spec servers="" i port pid
     rm -rf "$out"
     mkdir -p "$out"
-
-    port="$(free_port)"
-    log "server role: starting $SERVER_BIN 127.0.0.1:$port"
-    start_bg "$out/server.log" "$SERVER_BIN" "127.0.0.1:$port"
-    server_pid=$BG_PID
-    wait_listening "$port" "$server_pid" "autobahn_server"
+    for i in "${!AGENTS[@]}"; do
+        [[ -x "${SERVER_BINS[$i]}" ]] || die "server binary not found: ${SERVER_BINS[$i]}"
+        port="$(free_port)"
+        log "server role: starting ${SERVER_BINS[$i]} 127.0.0.1:$port (agent ${AGENTS[$i]})"
+        start_bg "$out/server-${AGENTS[$i]}.log" "${SERVER_BINS[$i]}" "127.0.0.1:$port"
+        pid=$BG_PID
+        wait_listening "$port" "$pid" "${SERVER_BINS[$i]}"
+        servers+="${servers:+, }{\"agent\": \"${AGENTS[$i]}\", \"url\": \"ws://127.0.0.1:$port\"}"
+    done
 
     spec="$out/fuzzingclient.json"
     cat >"$spec" <<SPEC
 {
   "outdir": "$out",
-  "servers": [{"agent": "wsproto", "url": "ws://127.0.0.1:$port"}],
+  "servers": [$servers],
   $(spec_cases)
 }
 SPEC
-    log "server role: running wstest -m fuzzingclient, $N_CASES cases (log: $out/wstest.log)"
+    log "server role: running wstest -m fuzzingclient, $N_CASES cases x ${#AGENTS[@]} agents (log: $out/wstest.log)"
     run_bounded "$out/wstest.log" "${WSTEST[@]}" -m fuzzingclient -s "$spec"
-    stop_pid "$server_pid"
     ((RC != 124)) || die "server role: wstest did not finish within $RUN_TIMEOUT s"
     ((RC == 0)) || { tail -n 30 "$out/wstest.log" >&2; die "server role: wstest failed (exit $RC)"; }
     log "server role: done in $((SECONDS - ROLE_START)) s"
 }
 
-# Client role: autobahn_client against wstest's fuzzing server.
+# Client role: every adapter's client, one after the other, against one
+# wstest fuzzing server.
 run_client_role() {
-    local out="$REPORTS/client" port wstest_pid spec
-    [[ -x "$CLIENT_BIN" ]] || die "client binary not found: $CLIENT_BIN"
+    local out="$REPORTS/client" port wstest_pid spec i
     rm -rf "$out"
     mkdir -p "$out"
 
@@ -340,12 +356,35 @@ SPEC
     wstest_pid=$BG_PID
     wait_listening "$port" "$wstest_pid" "wstest fuzzingserver"
 
-    log "client role: running $CLIENT_BIN ws://127.0.0.1:$port wsproto, $N_CASES cases (log: $out/client.log)"
-    run_bounded "$out/client.log" "$CLIENT_BIN" "ws://127.0.0.1:$port" wsproto
+    for i in "${!AGENTS[@]}"; do
+        [[ -x "${CLIENT_BINS[$i]}" ]] || die "client binary not found: ${CLIENT_BINS[$i]}"
+        log "client role: running ${CLIENT_BINS[$i]} ws://127.0.0.1:$port ${AGENTS[$i]}, $N_CASES cases (log: $out/client-${AGENTS[$i]}.log)"
+        run_bounded "$out/client-${AGENTS[$i]}.log" "${CLIENT_BINS[$i]}" "ws://127.0.0.1:$port" "${AGENTS[$i]}"
+        ((RC != 124)) || die "client role: ${CLIENT_BINS[$i]} did not finish within $RUN_TIMEOUT s"
+        ((RC == 0)) || { tail -n 30 "$out/client-${AGENTS[$i]}.log" >&2; die "client role: ${CLIENT_BINS[$i]} failed (exit $RC)"; }
+    done
     stop_pid "$wstest_pid"
-    ((RC != 124)) || die "client role: autobahn_client did not finish within $RUN_TIMEOUT s"
-    ((RC == 0)) || { tail -n 30 "$out/client.log" >&2; die "client role: autobahn_client failed (exit $RC)"; }
     log "client role: done in $((SECONDS - ROLE_START)) s"
+}
+
+# run_job ROLE BATCH_DIR CASES: one role over one batch, checked; runs in a
+# subshell of its own (its background processes are stopped when it ends).
+run_job() {
+    local role="$1"
+    REPORTS="$2"
+    CASES="$3"
+    BG_PIDS=()
+    trap cleanup EXIT
+    trap 'exit 143' TERM
+    mkdir -p "$REPORTS"
+    count_cases
+    ROLE_START=$SECONDS
+    "run_${role}_role"
+    local check_args=(--role "$role" --expect "$role=$N_CASES")
+    for agent in "${AGENTS[@]}"; do
+        check_args+=(--agent "$agent")
+    done
+    python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}"
 }
 
 # ---------------------------------------------------------------------------
@@ -364,38 +403,76 @@ main() {
     install
     [[ ${#roles[@]} -gt 0 ]] || return 0
 
+    local a
+    AGENTS=() SERVER_BINS=() CLIENT_BINS=()
+    for a in $ADAPTERS; do
+        case "$a" in
+            blocking) AGENTS+=(wsproto) SERVER_BINS+=("$SERVER_BIN") CLIENT_BINS+=("$CLIENT_BIN") ;;
+            tokio) AGENTS+=(wsproto-tokio) SERVER_BINS+=("$TOKIO_SERVER_BIN") CLIENT_BINS+=("$TOKIO_CLIENT_BIN") ;;
+            *) die "unknown adapter in AUTOBAHN_ADAPTERS: $a (blocking, tokio)" ;;
+        esac
+    done
+    ((${#AGENTS[@]} > 0)) || die "AUTOBAHN_ADAPTERS names no adapter"
+
     if [[ "${AUTOBAHN_SKIP_BUILD:-0}" != 1 ]]; then
         log "building the examples (cargo build --release)"
-        (cd "$ROOT" && cargo build --release --example autobahn_server --example autobahn_client)
+        local build=(cargo build --release)
+        [[ " $ADAPTERS " != *" blocking "* ]] || build+=(--example autobahn_server --example autobahn_client)
+        [[ " $ADAPTERS " != *" tokio "* ]] ||
+            build+=(--features tokio --example tokio_autobahn_server --example tokio_autobahn_client)
+        (cd "$ROOT" && "${build[@]}")
     fi
 
     # wstest under PyPy keeps the zlib state of every permessage-deflate case
     # it ran (about 250 MB a case in 12.* and 13.*), so a long run is split
     # into batches of at most one case group each, every batch a fresh wstest.
-    local batches=() batch i=0 failed=0 role
+    # Each (role, batch) is a job; JOBS of them run at once, each a wstest
+    # process testing every adapter.
+    local batches=() batch i=0 role failed=0 total=0 start=$SECONDS
     IFS=';' read -r -a batches <<<"$(batches_of "$CASES")"
-    local all_reports="$REPORTS"
+    local all_reports="$REPORTS" dir
+    local job_names=() job_logs=()
+    declare -A job_of=() # running job's pid -> its index
+    log "adapters: ${AGENTS[*]}; ${#batches[@]} batches x ${#roles[@]} roles, $JOBS at a time"
+
+    # finish_one: waits for whichever running job ends first, shows its log,
+    # counts a failure.
+    finish_one() {
+        local done_pid="" rc=0 n
+        wait -n -p done_pid "${!job_of[@]}" || rc=$?
+        n="${job_of[$done_pid]}"
+        unset "job_of[$done_pid]"
+        cat "${job_logs[$n]}"
+        if ((rc == 0)); then
+            log "${job_names[$n]}: passed"
+        else
+            log "${job_names[$n]}: FAILED (exit $rc)"
+            failed=$((failed + 1))
+        fi
+    }
+
     for batch in "${batches[@]}"; do
         i=$((i + 1))
-        CASES="$batch"
-        REPORTS="$all_reports"
-        ((${#batches[@]} == 1)) || REPORTS="$all_reports/batch-$i"
-        mkdir -p "$REPORTS"
-        count_cases
-        log "batch $i/${#batches[@]}: $CASES${EXCLUDE_CASES:+ minus $EXCLUDE_CASES}: $N_CASES cases"
-        local check_args=()
+        dir="$all_reports"
+        ((${#batches[@]} == 1)) || dir="$all_reports/batch-$i"
         for role in "${roles[@]}"; do
-            ROLE_START=$SECONDS
-            "run_${role}_role"
-            check_args+=(--role "$role" --expect "$role=$N_CASES")
+            while ((${#job_of[@]} >= JOBS)); do finish_one; done
+            mkdir -p "$dir"
+            job_names+=("batch $i/${#batches[@]} ($batch) $role role")
+            job_logs+=("$dir/$role-job.log")
+            log "starting ${job_names[-1]}"
+            (run_job "$role" "$dir" "$batch") >"$dir/$role-job.log" 2>&1 &
+            job_of[$!]=$total
+            BG_PIDS+=("$!")
+            total=$((total + 1))
         done
-        log "checking the reports of batch $i"
-        python3 "$HERE/check.py" "$REPORTS" "${check_args[@]}" || failed=$((failed + 1))
     done
-    log "summary of every case, per role: $all_reports/results.json"
+    while ((${#job_of[@]} > 0)); do finish_one; done
+    BG_PIDS=()
+    log "summary of every case, per role and agent: $all_reports/results.json"
     python3 "$HERE/summary.py" "$all_reports" "$all_reports/results.json"
-    ((failed == 0)) || die "$failed of ${#batches[@]} batches had cases that are not OK (see above)"
-    log "all ${#batches[@]} batches passed"
+    ((failed == 0)) || die "$failed of $total jobs failed (see above)"
+    log "all $total jobs passed (${#batches[@]} batches, ${roles[*]}, agents ${AGENTS[*]}) in $((SECONDS - start)) s"
 }
 
 # batches_of CASES: the selection split into batches, separated by ';'.

@@ -53,12 +53,23 @@ def main():
             groups[group],
             key=lambda r: (ORDER.index(r[0]) if r[0] in ORDER else len(ORDER), r[0]),
         )
+        # The best peer: the fastest row that is not one of ours (nor a
+        # machine baseline).
+        peers = [r for r in rows if not r[0].startswith(("wsproto", "baseline", "raw", "memcpy", "simdutf8", "std"))]
+        best = min(peers, key=lambda r: r[1]) if peers else None
         print(f"\n### {group}\n")
-        print("| implementation | median time | median throughput |")
-        print("|---|---:|---:|")
+        header = "| implementation | median time | median throughput |"
+        if best:
+            header += f" vs best peer ({best[0]}) |"
+        print(header)
+        print("|---|---:|---:|" + ("---:|" if best else ""))
         for name, median, nbytes in rows:
             thrpt = f"{nbytes / median:.2f} GB/s" if nbytes else "—"
-            print(f"| {name} | {fmt_time(median)} | {thrpt} |")
+            line = f"| {name} | {fmt_time(median)} | {thrpt} |"
+            if best:
+                # > 1 means faster than the best peer.
+                line += f" {best[1] / median:.2f}× |"
+            print(line)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@
 //! | [`Connection`] | the state machine after the handshake: messages, control frames, closing, timers, the send queue |
 //! | [`Config`], [`entropy`], [`ProtocolError`] / [`Error`] | settings and limits, the source of mask keys, the two kinds of error |
 //! | `blocking` | a `std::io` adapter (feature `blocking`, on by default) |
+//! | `http` | the opening handshake on the `http` crate's types, HTTP/1.1 and HTTP/2 (feature `http`) |
+//! | `hyper`, `axum` | WebSocket upgrades through hyper over HTTP/1.1 and HTTP/2 (RFC 8441), an axum extractor with permessage-deflate (features `hyper`, `axum`) |
+//! | `tokio` | a tokio adapter: `Stream` + `Sink`, halves for two tasks, timers (feature `tokio`) |
 //!
 //! # A server, in memory
 //!
@@ -64,8 +67,16 @@ mod message;
 mod pool;
 mod utf8;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseError, CloseFrame};

@@ -26,6 +26,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wsproto::frame::{apply_mask, FrameHeader, OpCode};
 
+pub mod loopback;
+
 /// One KiB.
 pub const KIB: usize = 1024;
 /// One MiB.

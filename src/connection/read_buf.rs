@@ -9,8 +9,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 /// A buffer emptied with more capacity than this is released once the
-/// connection has no message in progress, so an idle connection holds no
-/// read buffer (it starts small and grows on demand).
+/// connection has no message in progress and has gone quiet, so an idle
+/// connection holds no read buffer (it starts small and grows on demand).
 const RETAIN: usize = 1024;
 
 #[derive(Debug, Default)]
@@ -88,11 +88,10 @@ impl ReadBuf {
         self.buf.advance(n);
     }
 
-    /// Gives a large buffer back when it holds no data and none is lent.
-    pub(super) fn shrink_if_empty(&mut self) {
-        if self.filled == 0 && self.lent == 0 && self.buf.capacity() > RETAIN {
-            self.buf = BytesMut::new();
-        }
+    /// Holds no data, none is lent, and more capacity than an idle
+    /// connection keeps: what [`release`](Self::release) would give back.
+    pub(super) fn is_large_and_empty(&self) -> bool {
+        self.filled == 0 && self.lent == 0 && self.buf.capacity() > RETAIN
     }
 
     /// Drops everything: input ends here.

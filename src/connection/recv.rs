@@ -401,8 +401,13 @@ impl Connection {
 
     /// The buffer holds no complete event.
     fn need_more(&mut self) -> Option<Found> {
-        if self.message.is_none() {
-            self.read.shrink_if_empty();
+        // A large read buffer, now empty, is kept while messages keep
+        // coming (the next large one then reuses it, without allocating
+        // or faulting its pages in again) and given back once the
+        // connection is quiet (`handle_timeout`); a caller that runs no
+        // timers gets it back at once.
+        if self.message.is_none() && self.read.is_large_and_empty() && !self.timers.running() {
+            self.read.release();
         }
         self.trim_pool();
         self.on_input_exhausted().map(Found::Failed)

@@ -48,7 +48,13 @@ pub(super) struct Timers {
     close_pending: bool,
     /// The close timer expired.
     close_expired: bool,
+    /// When something was last received (as the timers saw it).
+    last_received: Option<Instant>,
 }
+
+/// How long without receiving anything before an emptied large read buffer
+/// is given back.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Timers {
     fn earliest(&self) -> Option<Instant> {
@@ -56,6 +62,11 @@ impl Timers {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// `handle_timeout` has been called: time is known.
+    pub(super) fn running(&self) -> bool {
+        self.now.is_some()
     }
 
     pub(super) fn on_received(&mut self) {
@@ -99,7 +110,12 @@ impl Connection {
         if undated && !self.is_closed() {
             return Some(now);
         }
-        t.earliest()
+        // A large emptied read buffer is given back once the connection is quiet.
+        let release = t
+            .last_received
+            .filter(|_| self.read.is_large_and_empty() && self.message.is_none())
+            .map(|at| at + QUIET);
+        [t.earliest(), release].into_iter().flatten().min()
     }
 
     /// Input: the time is now `now`. Fires what is due; does nothing when
@@ -122,6 +138,12 @@ impl Connection {
     ///   dropped, however slowly it drips.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.arm(now);
+        if self.message.is_none()
+            && self.read.is_large_and_empty()
+            && self.timers.last_received.is_none_or(|at| at + QUIET <= now)
+        {
+            self.read.release();
+        }
         if self.is_closed() {
             self.timers = Timers {
                 now: Some(now),
@@ -167,6 +189,9 @@ impl Connection {
         let first = t.now.is_none();
         t.now = Some(now);
         let closing = self.state.close_sent();
+        if t.received {
+            t.last_received = Some(now);
+        }
         if (first || t.received) && !closing {
             // Anything received is a sign of life (and answers a keepalive ping).
             t.keepalive = self.config.ping_interval.map(|d| now + d);

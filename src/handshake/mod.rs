@@ -62,6 +62,14 @@
 //! (they call them), and give the [`Negotiated`](crate::Negotiated) result for
 //! [`Connection::with_negotiated`](crate::Connection::with_negotiated). The
 //! extended CONNECT rules of RFC 8441 are in [`h2`].
+//!
+//! An HTTP stack that reads and writes HTTP/1.1 heads itself (hyper, a
+//! server framework) checks a request's method and header list with
+//! [`UpgradeRequest`] (the checks of [`ServerHandshake`], then the 101's
+//! fields), refuses with [`reject_fields`], builds a client's head with
+//! [`ClientRequest::head_fields`] and checks the 101 with
+//! [`check_response`]: the same rules as the byte handshakes, which run on
+//! them.
 
 mod client;
 mod error;
@@ -74,11 +82,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, ClientRequest, Outcome, Response};
+pub use client::{check_response, ClientHandshake, ClientRequest, Outcome, Response};
 pub use error::{BuildError, RequestError, ResponseError};
 pub use http::Headers;
 pub use negotiate::{Answer, ClientOffer, DeflateAnswer, ServerOffers};
-pub use server::{Accept, Request, ServerHandshake};
+pub use server::{
+    reject_fields, Accept, Request, ServerHandshake, UpgradeRequest, UpgradeResponse,
+};
 
 /// Bytes kept after a head until the connection is handed over: one frame
 /// of the largest size, with the longest header (2 + 8 length + 4 mask).

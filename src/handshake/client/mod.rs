@@ -17,7 +17,7 @@ use crate::handshake::http::HeadReader;
 use crate::handshake::negotiate::ClientOffer;
 
 pub use request::ClientRequest;
-pub use response::Response;
+pub use response::{check_response, Response};
 
 use response::{Checked, Sent};
 

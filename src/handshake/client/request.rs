@@ -211,9 +211,47 @@ impl ClientRequest {
     }
 
     /// The whole offer: this request's subprotocols and extensions, and
-    /// permessage-deflate as `deflate` says.
-    pub(super) fn offer(&self, deflate: &DeflateConfig) -> ClientOffer {
+    /// permessage-deflate as `deflate` says (RFC 7692 §5).
+    pub fn offer(&self, deflate: &DeflateConfig) -> ClientOffer {
         self.offer.clone().deflate(deflate.clone())
+    }
+
+    /// The HTTP/1.1 request's header fields (RFC 6455 §4.1), in their
+    /// registered case, for an HTTP stack that writes the head itself:
+    /// `Host`, `Upgrade`, `Connection`, `Sec-WebSocket-Key` (`key`: the
+    /// base64 of 16 random bytes, item 7), `Sec-WebSocket-Version`,
+    /// `Origin`, `offer`'s fields, then the extra headers. The request line
+    /// is `GET` [`target`](Self::target) `HTTP/1.1`.
+    pub fn head_fields(&self, key: &str, offer: &ClientOffer) -> Vec<(&str, String)> {
+        let mut fields = vec![
+            ("Host", self.authority.clone()),
+            ("Upgrade", "websocket".to_owned()),
+            ("Connection", "Upgrade".to_owned()),
+            ("Sec-WebSocket-Key", key.to_owned()),
+            ("Sec-WebSocket-Version", VERSION.to_owned()),
+        ];
+        if let Some(origin) = &self.origin {
+            fields.push(("Origin", origin.clone()));
+        }
+        fields.extend(offer.headers());
+        fields.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
+        fields
+    }
+
+    /// The extended CONNECT's fields over HTTP/2 or HTTP/3 (RFC 8441 §4,
+    /// §5; RFC 9220): [`h2::request_fields`](crate::handshake::h2::request_fields)
+    /// for `scheme` (`https` for `wss`, `http` for `ws`), this request's
+    /// authority and target and `offer`, then `origin` and the extra
+    /// headers. Names of the extra headers are as given: HTTP/2 sends them
+    /// in lowercase (RFC 9113 §8.2.1).
+    pub fn connect_fields(&self, scheme: &str, offer: &ClientOffer) -> Vec<(&str, String)> {
+        let mut fields: Vec<(&str, String)> =
+            crate::handshake::h2::request_fields(scheme, &self.authority, &self.target, offer);
+        if let Some(origin) = &self.origin {
+            fields.push(("origin", origin.clone()));
+        }
+        fields.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
+        fields
     }
 
     /// The request head, with `key` as `Sec-WebSocket-Key` (RFC 6455 §4.1),
@@ -223,18 +261,7 @@ impl ClientRequest {
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        write_header(&mut out, "Host", self.authority.as_bytes());
-        write_header(&mut out, "Upgrade", b"websocket");
-        write_header(&mut out, "Connection", b"Upgrade");
-        write_header(&mut out, "Sec-WebSocket-Key", key.as_bytes());
-        write_header(&mut out, "Sec-WebSocket-Version", VERSION.as_bytes());
-        if let Some(origin) = &self.origin {
-            write_header(&mut out, "Origin", origin.as_bytes());
-        }
-        for (name, value) in offer.headers() {
-            write_header(&mut out, name, value.as_bytes());
-        }
-        for (name, value) in &self.headers {
+        for (name, value) in self.head_fields(key, offer) {
             write_header(&mut out, name, value.as_bytes());
         }
         out.extend_from_slice(b"\r\n");

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use crate::connection::Negotiated;
 use crate::handshake::accept_key;
 use crate::handshake::error::ResponseError;
-use crate::handshake::http::{self, Headers};
+use crate::handshake::http::{self, Fields, Headers};
 use crate::handshake::negotiate::ClientOffer;
 
 /// A server's response to the opening handshake.
@@ -144,7 +144,15 @@ pub(super) fn read(head: Bytes, after: &[u8], sent: &Sent<'_>) -> Result<Checked
 
 /// The checks of RFC 6455 §4.1 on a 101 response.
 fn check(response: &Response, sent: &Sent<'_>) -> Result<Negotiated, ResponseError> {
-    let h = &response.headers.fields();
+    check_fields(&response.headers.fields(), sent.key, sent.offer)
+}
+
+/// The checks of RFC 6455 §4.1 on a 101's header fields.
+fn check_fields(
+    h: &Fields<'_>,
+    key: &str,
+    offer: &ClientOffer,
+) -> Result<Negotiated, ResponseError> {
     // Check 2: Upgrade is "websocket", any case.
     if h.count("Upgrade") == 0 {
         return Err(ResponseError::MissingHeader("Upgrade"));
@@ -163,9 +171,32 @@ fn check(response: &Response, sent: &Sent<'_>) -> Result<Negotiated, ResponseErr
     let Some(accept) = h.single("Sec-WebSocket-Accept")? else {
         return Err(ResponseError::MissingHeader("Sec-WebSocket-Accept"));
     };
-    if http::trim_str(accept) != accept_key(sent.key.as_bytes()) {
+    if http::trim_str(accept) != accept_key(key.as_bytes()) {
         return Err(ResponseError::AcceptMismatch);
     }
     // Checks 5 and 6: extensions and subprotocol, as over any transport.
-    sent.offer.check_fields(h)
+    offer.check_fields(h)
+}
+
+/// Checks a server's HTTP/1.1 answer given as its status and header fields
+/// (names in any case), for an HTTP stack that read the head itself:
+/// `Ok(Some(..))` with what was agreed for a 101 that passes the checks of
+/// RFC 6455 §4.1 against the `key` and `offer` sent, the same checks as
+/// [`ClientHandshake`](super::ClientHandshake) makes; `Ok(None)` for any
+/// other status, which is handled as HTTP says. The HTTP version is the
+/// stack's to check (a 101 does not exist in HTTP/1.0). Over HTTP/2, use
+/// [`h2::check_response`](crate::handshake::h2::check_response).
+pub fn check_response<'a, I>(
+    status: u16,
+    fields: I,
+    key: &str,
+    offer: &ClientOffer,
+) -> Result<Option<Negotiated>, ResponseError>
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+{
+    if status != 101 {
+        return Ok(None);
+    }
+    check_fields(&Fields::new(fields), key, offer).map(Some)
 }

@@ -13,8 +13,8 @@ use crate::entropy::{Entropy, OsEntropy};
 use crate::handshake::error::{BuildError, RequestError};
 use crate::handshake::http::HeadReader;
 
-pub use request::Request;
-pub use response::Accept;
+pub use request::{Request, UpgradeRequest, UpgradeResponse};
+pub use response::{reject_fields, Accept};
 
 /// The server's side of the opening handshake.
 ///

@@ -5,10 +5,15 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use crate::handshake::error::RequestError;
-use crate::handshake::http::{self, escape, Headers};
+use crate::connection::Negotiated;
+use crate::extensions::DeflateConfig;
+use crate::handshake::error::{BuildError, RequestError};
+use crate::handshake::http::{self, escape, Fields, Headers};
 use crate::handshake::negotiate::ServerOffers;
 use crate::handshake::VERSION;
+
+use super::response::switching_protocols_fields;
+use super::Accept;
 
 /// A client's opening handshake request that passed the checks of RFC 6455
 /// §4.2.1.
@@ -61,55 +66,9 @@ impl Request {
         Ok(request)
     }
 
-    /// The checks of RFC 6455 §4.2.1, in an order that gives the most
-    /// useful answer: a request that is not a WebSocket upgrade at all is
-    /// told so before details of its WebSocket headers.
+    /// The checks of RFC 6455 §4.2.1 ([`check_upgrade`]).
     fn check(&self) -> Result<(), RequestError> {
-        // RFC 6455 §4.2.1, item 1: the method is GET.
-        if self.method() != "GET" {
-            return Err(RequestError::Method(escape(self.method().as_bytes())));
-        }
-        let h = &self.headers.fields();
-        // RFC 6455 §4.2.1, item 2; RFC 9112 §3.2: exactly one Host.
-        if h.single("Host")?.is_none() {
-            return Err(RequestError::MissingHeader("Host"));
-        }
-        // RFC 6455 §4.2.1, item 3: Upgrade holds "websocket", any case.
-        if h.count("Upgrade") == 0 {
-            return Err(RequestError::MissingHeader("Upgrade"));
-        }
-        if !h.contains_token("Upgrade", "websocket") {
-            return Err(RequestError::InvalidHeader {
-                name: "Upgrade",
-                reason: "it does not name websocket",
-            });
-        }
-        // RFC 6455 §4.2.1, item 4: Connection holds the token "Upgrade", any case.
-        h.require_connection_upgrade()?;
-        // RFC 6455 §4.2.1, item 6; §4.2.2: another version earns a 426 that
-        // lists ours (§4.4). It is checked before the key, whose form a
-        // client of another version may not share.
-        let versions: Vec<&[u8]> = h.tokens("Sec-WebSocket-Version").collect();
-        if versions != [VERSION.as_bytes()] {
-            let found = (h.count("Sec-WebSocket-Version") > 0).then(|| {
-                let all: Vec<&[u8]> = h.get_all("Sec-WebSocket-Version").collect();
-                escape(&all.join(&b", "[..]))
-            });
-            return Err(RequestError::UnsupportedVersion(found));
-        }
-        // RFC 6455 §4.2.1, item 5; §11.3.1: one key, base64 of 16 bytes.
-        let Some(key) = h.single("Sec-WebSocket-Key")? else {
-            return Err(RequestError::MissingHeader("Sec-WebSocket-Key"));
-        };
-        if !is_valid_key(key) {
-            return Err(RequestError::InvalidHeader {
-                name: "Sec-WebSocket-Key",
-                reason: "it is not the base64 encoding of 16 bytes",
-            });
-        }
-        // RFC 6455 §4.2.1, item 7; RFC 6454 §7: one Origin, ASCII.
-        h.single("Origin")?;
-        Ok(())
+        check_upgrade(self.method(), &self.headers.fields())
     }
 
     fn str(&self, range: &Range<usize>) -> &str {
@@ -188,6 +147,163 @@ impl Request {
     pub fn offers(&self) -> &ServerOffers {
         &self.offers
     }
+}
+
+/// The checks of RFC 6455 §4.2.1 on a request's method and header fields,
+/// in an order that gives the most useful answer: a request that is not a
+/// WebSocket upgrade at all is told so before details of its WebSocket
+/// headers. The offers are read by [`ServerOffers::from_fields`].
+fn check_upgrade(method: &str, h: &Fields<'_>) -> Result<(), RequestError> {
+    // RFC 6455 §4.2.1, item 1: the method is GET.
+    if method != "GET" {
+        return Err(RequestError::Method(escape(method.as_bytes())));
+    }
+    // RFC 6455 §4.2.1, item 2; RFC 9112 §3.2: exactly one Host.
+    if h.single("Host")?.is_none() {
+        return Err(RequestError::MissingHeader("Host"));
+    }
+    // RFC 6455 §4.2.1, item 3: Upgrade holds "websocket", any case.
+    if h.count("Upgrade") == 0 {
+        return Err(RequestError::MissingHeader("Upgrade"));
+    }
+    if !h.contains_token("Upgrade", "websocket") {
+        return Err(RequestError::InvalidHeader {
+            name: "Upgrade",
+            reason: "it does not name websocket",
+        });
+    }
+    // RFC 6455 §4.2.1, item 4: Connection holds the token "Upgrade", any case.
+    h.require_connection_upgrade()?;
+    // RFC 6455 §4.2.1, item 6; §4.2.2: another version earns a 426 that
+    // lists ours (§4.4). It is checked before the key, whose form a
+    // client of another version may not share.
+    let versions: Vec<&[u8]> = h.tokens("Sec-WebSocket-Version").collect();
+    if versions != [VERSION.as_bytes()] {
+        let found = (h.count("Sec-WebSocket-Version") > 0).then(|| {
+            let all: Vec<&[u8]> = h.get_all("Sec-WebSocket-Version").collect();
+            escape(&all.join(&b", "[..]))
+        });
+        return Err(RequestError::UnsupportedVersion(found));
+    }
+    // RFC 6455 §4.2.1, item 5; §11.3.1: one key, base64 of 16 bytes.
+    let Some(key) = h.single("Sec-WebSocket-Key")? else {
+        return Err(RequestError::MissingHeader("Sec-WebSocket-Key"));
+    };
+    if !is_valid_key(key) {
+        return Err(RequestError::InvalidHeader {
+            name: "Sec-WebSocket-Key",
+            reason: "it is not the base64 encoding of 16 bytes",
+        });
+    }
+    // RFC 6455 §4.2.1, item 7; RFC 6454 §7: one Origin, ASCII.
+    h.single("Origin")?;
+    Ok(())
+}
+
+/// A client's HTTP/1.1 upgrade request given as its method and header
+/// fields, by an HTTP stack that parsed the head itself (hyper, or any
+/// server framework), that passed the checks of RFC 6455 §4.2.1: the same
+/// checks, and the same negotiation, as [`ServerHandshake`](super::ServerHandshake).
+///
+/// ```
+/// use wsproto::handshake::{Accept, UpgradeRequest};
+/// use wsproto::Config;
+///
+/// let fields = [
+///     ("host", "example.com"),
+///     ("upgrade", "websocket"),
+///     ("connection", "Upgrade"),
+///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+///     ("sec-websocket-version", "13"),
+/// ];
+/// let request = UpgradeRequest::from_headers("GET", fields.iter().map(|(n, v)| (*n, v.as_bytes())))?;
+/// let response = request.accept(&Accept::new(), &Config::default().deflate)?;
+/// assert_eq!(response.status, 101);
+/// assert!(response.fields.contains(&("Sec-WebSocket-Accept".into(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    key: String,
+    host: String,
+    origin: Option<String>,
+    offers: ServerOffers,
+}
+
+impl UpgradeRequest {
+    /// Checks a request from its method and header fields (names in any
+    /// case), as [`ServerHandshake`](super::ServerHandshake) checks a head
+    /// it read; each error has its [`RequestError::status`], and
+    /// [`reject_fields`](crate::handshake::reject_fields) gives the fields
+    /// its answer carries. The HTTP version is the stack's to check
+    /// (RFC 6455 §4.2.1, item 1: HTTP/1.1 or higher).
+    pub fn from_headers<'a, I>(method: &str, fields: I) -> Result<Self, RequestError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    {
+        let h = Fields::new(fields);
+        check_upgrade(method, &h)?;
+        let text = |name| h.single(name).ok().flatten().map(http::trim_str);
+        Ok(Self {
+            key: text("Sec-WebSocket-Key").unwrap_or_default().to_owned(),
+            host: text("Host").unwrap_or_default().to_owned(),
+            origin: text("Origin").map(str::to_owned),
+            offers: ServerOffers::from_fields(&h)?,
+        })
+    }
+
+    /// The `Sec-WebSocket-Key` the response answers.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The `Host` header.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `Origin` header (RFC 6455 §10.2), if any.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The subprotocol and extension offers.
+    pub fn offers(&self) -> &ServerOffers {
+        &self.offers
+    }
+
+    /// Accepts the request: the 101's fields (RFC 6455 §4.2.2, item 5:
+    /// `Upgrade`, `Connection`, `Sec-WebSocket-Accept`, the negotiation's
+    /// answer, then `accept`'s extra headers), and what was agreed. Fails as
+    /// [`ServerOffers::answer`] does.
+    pub fn accept(
+        &self,
+        accept: &Accept,
+        deflate: &DeflateConfig,
+    ) -> Result<UpgradeResponse, BuildError> {
+        let answer = self.offers.answer(accept, deflate)?;
+        let fields = switching_protocols_fields(&self.key, &answer, accept)
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect();
+        Ok(UpgradeResponse {
+            status: 101,
+            fields,
+            negotiated: answer.into_negotiated(),
+        })
+    }
+}
+
+/// A server's 101 answer to an [`UpgradeRequest`] it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpgradeResponse {
+    /// The status: 101 Switching Protocols.
+    pub status: u16,
+    /// The header fields, in their registered case.
+    pub fields: Vec<(String, String)>,
+    /// What was agreed.
+    pub negotiated: Negotiated,
 }
 
 /// RFC 6455 §4.2.1, item 5: the key decodes (base64, RFC 4648 §4) to 16

@@ -113,25 +113,46 @@ impl Accept {
     }
 }
 
+/// The 101 response's fields (RFC 6455 §4.2.2, item 5) for the request
+/// with `key`.
+pub(super) fn switching_protocols_fields<'a>(
+    key: &str,
+    answer: &'a Answer,
+    accept: &'a Accept,
+) -> Vec<(&'a str, String)> {
+    let mut fields = vec![
+        ("Upgrade", "websocket".to_owned()),
+        ("Connection", "Upgrade".to_owned()),
+        ("Sec-WebSocket-Accept", accept_key(key.as_bytes())),
+    ];
+    fields.extend(answer.headers().iter().map(|(n, v)| (*n, v.clone())));
+    fields.extend(accept.headers().map(|(n, v)| (n, v.to_owned())));
+    fields
+}
+
 /// The 101 response (RFC 6455 §4.2.2, item 5) to the request with `key`.
 pub(super) fn switching_protocols(key: &str, answer: &Answer, accept: &Accept) -> Bytes {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    write_header(&mut out, "Upgrade", b"websocket");
-    write_header(&mut out, "Connection", b"Upgrade");
-    write_header(
-        &mut out,
-        "Sec-WebSocket-Accept",
-        accept_key(key.as_bytes()).as_bytes(),
-    );
-    for (name, value) in answer.headers() {
-        write_header(&mut out, name, value.as_bytes());
-    }
-    for (name, value) in accept.headers() {
+    for (name, value) in switching_protocols_fields(key, answer, accept) {
         write_header(&mut out, name, value.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     Bytes::from(out)
+}
+
+/// The fields a refusal of `error` carries besides its status
+/// ([`RequestError::status`]), for an HTTP stack that writes the response
+/// itself: `Upgrade: websocket` and `Sec-WebSocket-Version: 13` with a 426
+/// (RFC 6455 §4.2.2, §4.4; RFC 9110 §15.5.22), `Allow: GET` with a 405
+/// (RFC 9110 §15.5.6). [`ServerHandshake::reject_error`] writes the same.
+/// Over HTTP/2, use [`h2::reject_fields`](crate::handshake::h2::reject_fields).
+pub fn reject_fields(error: &RequestError) -> Vec<(&'static str, &'static str)> {
+    match error.status() {
+        426 => vec![("Upgrade", "websocket"), ("Sec-WebSocket-Version", VERSION)],
+        405 => vec![("Allow", "GET")],
+        _ => Vec::new(),
+    }
 }
 
 impl ServerHandshake {
@@ -149,16 +170,14 @@ impl ServerHandshake {
     pub fn reject_error(error: &RequestError) -> Bytes {
         let status = error.status();
         let body = format!("{error}\n");
-        let (extra, connection): (&[(&str, &str)], &str) = match status {
-            // RFC 9110 §7.8: whoever sends Upgrade names it in Connection.
-            426 => (
-                &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", VERSION)],
-                "Upgrade, close",
-            ),
-            405 => (&[("Allow", "GET")], "close"),
-            _ => (&[], "close"),
+        let extra = reject_fields(error);
+        // RFC 9110 §7.8: whoever sends Upgrade names it in Connection.
+        let connection = if status == 426 {
+            "Upgrade, close"
+        } else {
+            "close"
         };
-        rejection(status, extra, connection, body.as_bytes())
+        rejection(status, &extra, connection, body.as_bytes())
     }
 
     /// A rejection with any status in 200..=599 the application chooses

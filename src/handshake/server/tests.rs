@@ -652,3 +652,59 @@ fn accepted_permessage_deflate_turns_the_servers_codec_on() {
     assert!(!contains(&response, b"Sec-WebSocket-Extensions"));
     assert!(conn.deflate().is_none());
 }
+
+/// The request's method and header fields, as an HTTP stack parsed them.
+fn as_fields(request: &str) -> (String, Vec<(String, String)>) {
+    let mut lines = request.split("\r\n");
+    let method = lines.next().unwrap().split(' ').next().unwrap().to_owned();
+    let fields = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    (method, fields)
+}
+
+#[test]
+fn upgrade_request_on_header_lists_agrees_with_the_byte_handshake() {
+    let cases = [
+        REQUEST.to_owned(),
+        without("Sec-WebSocket-Key"),
+        without("Upgrade"),
+        without("Host"),
+        replace("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8\r\n"),
+        replace("Connection", "Connection: keep-alive\r\n"),
+        replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=\r\n"),
+        REQUEST.replacen("GET", "POST", 1),
+    ];
+    for case in cases {
+        let (method, fields) = as_fields(&case);
+        let listed = UpgradeRequest::from_headers(
+            &method,
+            fields.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+        );
+        match (read(&case), listed) {
+            (Ok(Some(request)), Ok(listed)) => {
+                assert_eq!(listed.key(), request.key());
+                assert_eq!(listed.origin(), request.origin());
+                assert_eq!(listed.offers(), request.offers());
+                let accept = Accept::new().subprotocol("chat").unwrap();
+                let response = listed.accept(&accept, &Config::default().deflate).unwrap();
+                let mut server = ServerHandshake::new(Config::default());
+                server.handle_read(case.as_bytes());
+                server.poll_request().unwrap().unwrap();
+                let (bytes, _) = server.accept(accept).unwrap();
+                let mut head = String::from("HTTP/1.1 101 Switching Protocols\r\n");
+                for (n, v) in &response.fields {
+                    head.push_str(&format!("{n}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                assert_eq!(head.as_bytes(), &bytes[..], "the same 101");
+            }
+            (Err(bytes), Err(listed)) => assert_eq!(bytes, listed, "{case}"),
+            (bytes, listed) => panic!("{case}: {bytes:?} but {listed:?}"),
+        }
+    }
+}

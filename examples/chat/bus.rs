@@ -1,0 +1,204 @@
+//! Rooms shared by several instances through Redis pub/sub.
+//!
+//! Each instance publishes what its members send to the channel
+//! `chat:room:NAME`, as `INSTANCE\nJSON`, and subscribes to `chat:room:*`;
+//! what another instance published is framed once here and queued on this
+//! instance's members of that room. Sticky sessions are not needed: any
+//! member may be on any instance.
+//!
+//! Redis going away does not stop an instance: its own members keep
+//! talking, messages for the others are dropped meanwhile, and both the
+//! subscriber and the publisher reconnect with exponential backoff (100 ms
+//! doubling to 5 s, with jitter so that a fleet does not reconnect in step).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use tokio::sync::{mpsc, watch};
+
+use super::rooms::{prepare, Rooms};
+
+const PATTERN: &str = "chat:room:*";
+const PREFIX: &str = "chat:room:";
+/// Messages waiting for the publisher; past this, new ones are dropped.
+const QUEUE: usize = 1024;
+
+/// The publishing side.
+#[derive(Clone)]
+pub struct Bus {
+    publish: mpsc::Sender<(String, String)>,
+}
+
+impl Bus {
+    /// Connects to Redis at `url` in the background, for `instance`, and
+    /// delivers what the other instances publish to `rooms`. Runs until
+    /// `shutdown` turns true.
+    pub fn start(
+        url: &str,
+        instance: String,
+        rooms: Arc<Rooms>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
+        let (publish, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(subscriber(
+            client.clone(),
+            instance,
+            rooms,
+            shutdown.clone(),
+        ));
+        tokio::spawn(publisher(client, queue, shutdown));
+        Ok(Self { publish })
+    }
+
+    /// Publishes `json` to the other instances' members of `room`; never
+    /// waits (dropped if the publisher is behind or Redis is away).
+    pub fn publish(&self, room: &str, instance: &str, json: &str) {
+        let _ = self
+            .publish
+            .try_send((format!("{PREFIX}{room}"), format!("{instance}\n{json}")));
+    }
+}
+
+/// Exponential backoff with jitter.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// The delay to wait now: between half and all of the current step.
+    fn delay(&mut self) -> Duration {
+        let step = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        let mut byte = [0u8; 1];
+        let _ = getrandom::fill(&mut byte);
+        step / 2 + step.mul_f64(f64::from(byte[0]) / 510.0)
+    }
+}
+
+/// Sleeps for `delay`, or less if shutdown comes; `false` on shutdown.
+async fn pause(delay: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => !*shutdown.borrow(),
+        _ = shutdown.changed() => false,
+    }
+}
+
+async fn subscriber(
+    client: redis::Client,
+    instance: String,
+    rooms: Arc<Rooms>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new();
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.psubscribe(PATTERN).await {
+                Ok(()) => {
+                    eprintln!("chat: subscribed to {PATTERN} on Redis");
+                    backoff.reset();
+                    let mut messages = pubsub.into_on_message();
+                    loop {
+                        tokio::select! {
+                            message = messages.next() => match message {
+                                Some(message) => deliver(&instance, &rooms, &message),
+                                None => break,
+                            },
+                            _ = shutdown.changed() => return,
+                        }
+                    }
+                    // Whoever was on other instances may be gone meanwhile.
+                    eprintln!("chat: lost the Redis subscription; reconnecting");
+                }
+                Err(e) => eprintln!("chat: Redis PSUBSCRIBE: {e}"),
+            },
+            Err(e) => eprintln!("chat: Redis: {e}"),
+        }
+        if !pause(backoff.delay(), &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+/// One message from another instance, queued on this one's members.
+fn deliver(instance: &str, rooms: &Rooms, message: &redis::Msg) {
+    let channel = message.get_channel_name();
+    let Some(room) = channel.strip_prefix(PREFIX) else {
+        return;
+    };
+    let Ok(payload) = message.get_payload::<String>() else {
+        return;
+    };
+    let Some((from, json)) = payload.split_once('\n') else {
+        return;
+    };
+    if from == instance {
+        return; // our own, already delivered here
+    }
+    // Presence notices keep the member list; everything is shown.
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
+        let kind = value["type"].as_str().unwrap_or_default();
+        if kind == "join" || kind == "leave" {
+            let name = value["name"].as_str().unwrap_or_default();
+            let id = value["id"].as_u64().unwrap_or_default();
+            rooms.remote_presence(room, from, id, name, kind == "join");
+        }
+    }
+    if rooms.has_local(room) {
+        // Framed once here, for every member of the room on this instance.
+        rooms.broadcast(room, &prepare(json.to_owned()), None);
+    }
+}
+
+async fn publisher(
+    client: redis::Client,
+    mut queue: mpsc::Receiver<(String, String)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new();
+    loop {
+        match client.get_multiplexed_async_connection().await {
+            Ok(mut conn) => {
+                backoff.reset();
+                loop {
+                    let next = tokio::select! {
+                        next = queue.recv() => next,
+                        _ = shutdown.changed() => None,
+                    };
+                    let Some((channel, payload)) = next else {
+                        // Shutdown: what is queued (the leave notices) goes out first.
+                        while let Ok((channel, payload)) = queue.try_recv() {
+                            let _: Result<(), _> = conn.publish(channel, payload).await;
+                        }
+                        return;
+                    };
+                    let published: Result<(), redis::RedisError> =
+                        conn.publish(channel, payload).await;
+                    if let Err(e) = published {
+                        eprintln!("chat: Redis PUBLISH: {e}; reconnecting");
+                        break;
+                    }
+                }
+            }
+            Err(e) => eprintln!("chat: Redis: {e}"),
+        }
+        // Messages sent while Redis is away would arrive late: drop them.
+        while queue.try_recv().is_ok() {}
+        if !pause(backoff.delay(), &mut shutdown).await {
+            return;
+        }
+    }
+}
