@@ -15,7 +15,7 @@ use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake
 use wsproto::Config;
 use wsproto_fuzz::{
     connection, connection_deflate, differential, event_ref, extensions, h2, handshake, inflate,
-    knobs_len, prepared,
+    knobs_len, prepared, tokio_framing,
 };
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -502,6 +502,27 @@ fn main() {
         ("extensions", &raw, &format!("{rfc}\nsec-websocket-extensions permessage-deflate; client_max_window_bits=10, x-foo")),
     ] {
         write("h2_connect", name, &with(prefix, lines.as_bytes()));
+    }
+
+    // tokio_framing: the conversations in both roles, in one read, then in
+    // reads of 1, 3, 7 and 64 bytes with Pending before every other one
+    // and writes taken 1 and 5 bytes at a time, Pending before the others.
+    let tokio_prefix = vec![0u8; knobs_len::<tokio_framing::Knobs>()];
+    assert_eq!(tokio_prefix.len(), 10, "the offsets below");
+    for (role, client) in [("server", 0u8), ("client", 1)] {
+        let mut one = tokio_prefix.clone();
+        one[0] = client;
+        let mut cut = one.clone();
+        cut[2..10].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010, 1, 5, 0b0101_0101]);
+        for (i, wire) in frames(client == 0).iter().enumerate() {
+            for (variant, prefix) in [("one", &one), ("cut", &cut)] {
+                write(
+                    "tokio_framing",
+                    &format!("{role}_{variant}{i}"),
+                    &with(prefix, wire),
+                );
+            }
+        }
     }
 
     println!(

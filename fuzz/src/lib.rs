@@ -21,6 +21,7 @@ pub mod h2;
 pub mod handshake;
 pub mod inflate;
 pub mod prepared;
+pub mod tokio_framing;
 
 /// Where to cut the peer's bytes into reads, and how to hand each read in.
 #[derive(Arbitrary, Debug, Clone, Copy, Default)]
