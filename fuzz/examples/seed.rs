@@ -1,6 +1,7 @@
 //! Writes seed corpora into `fuzz/corpus/<target>/`: the frames of RFC 6455
 //! §5.7, the handshake of RFC 6455 §1.2, the payloads of RFC 7692 §7.2.3.
-//! `cargo run --example seed` from `fuzz/`; corpora are not committed.
+//! `cargo run --example seed` from `fuzz/`. The committed corpora hold
+//! these seeds and a minimized set of inputs that fuzzing found.
 
 use std::fs;
 use std::path::Path;
@@ -12,7 +13,10 @@ use wsproto::extensions::NegotiatedDeflate;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode};
 use wsproto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
 use wsproto::Config;
-use wsproto_fuzz::{connection, connection_deflate, extensions, handshake, inflate, knobs_len};
+use wsproto_fuzz::{
+    connection, connection_deflate, differential, event_ref, extensions, h2, handshake, inflate,
+    knobs_len, prepared, tokio_framing,
+};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -340,6 +344,187 @@ fn main() {
         "text",
         &with(&inflate_prefix, include_bytes!("../../LICENSE")),
     );
+    // event_ref: the connection seeds (both roles, one read, cut, streaming)
+    // and the compressed conversations with permessage-deflate on (15-bit
+    // windows, our compressor without context takeover).
+    let ref_prefix = vec![0u8; knobs_len::<event_ref::Knobs>()];
+    assert_eq!(ref_prefix.len(), 11, "the offsets below");
+    for (role, client) in [("server", 0u8), ("client", 1)] {
+        let mut one = ref_prefix.clone();
+        one[0] = client;
+        let mut cut = one.clone();
+        cut[6..11].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010]);
+        cut[5] = 0b0110_0110; // some calls owned
+        let mut streaming = cut.clone();
+        streaming[1] = 1;
+        for (i, wire) in frames(client == 0).iter().enumerate() {
+            for (variant, prefix) in [("one", &one), ("cut", &cut), ("stream", &streaming)] {
+                write(
+                    "event_ref",
+                    &format!("{role}_{variant}{i}"),
+                    &with(prefix, wire),
+                );
+            }
+        }
+        for (name, wire) in deflate_frames(client == 0) {
+            for (variant, prefix) in [("one", &one), ("stream", &streaming)] {
+                let mut prefix = prefix.clone();
+                prefix[4] = 1;
+                write(
+                    "event_ref",
+                    &format!("{role}_deflate_{variant}_{name}"),
+                    &with(&prefix, &wire),
+                );
+            }
+        }
+    }
+
+    // differential: the same conversations, and the cases the two parsers
+    // must agree on: invalid UTF-8 (whole and across fragments), a code
+    // point split across fragments, close codes valid and not, 1014, a
+    // one-byte close payload, a reserved opcode, RSV bits.
+    let diff_prefix = vec![0u8; knobs_len::<differential::Knobs>()];
+    assert_eq!(diff_prefix.len(), 8, "the offsets below");
+    for (role, client) in [("server", 0u8), ("client", 1)] {
+        let masked = client == 0;
+        let mut one = diff_prefix.clone();
+        one[0] = client;
+        let mut cut = one.clone();
+        cut[3..8].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010]);
+        let mut streaming = cut.clone();
+        streaming[2] = 1;
+        let mut cases = frames(masked);
+        let f = |fin, op, p: &[u8]| frame(fin, op, p, masked);
+        cases.push(f(true, OpCode::Text, b"ab\xff"));
+        cases.push(
+            [
+                f(false, OpCode::Text, b"\xe2\x82"),
+                f(true, OpCode::Continuation, b"\xac!"),
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                f(false, OpCode::Text, b"\xf4\x90"),
+                f(true, OpCode::Ping, b"p"),
+            ]
+            .concat(),
+        );
+        for code in [
+            1000u16, 1004, 1005, 1012, 1014, 1016, 2999, 3000, 4999, 5000,
+        ] {
+            let [hi, lo] = code.to_be_bytes();
+            cases.push(f(true, OpCode::Close, &[hi, lo, b'o', b'k']));
+        }
+        cases.push(f(true, OpCode::Close, &[0x03]));
+        cases.push(f(true, OpCode::Close, &[0x03, 0xe8, 0xff]));
+        let mut reserved = f(true, OpCode::Binary, b"x");
+        reserved[0] = 0x83;
+        cases.push(reserved);
+        let mut rsv = f(true, OpCode::Binary, b"x");
+        rsv[0] |= 0x40;
+        cases.push(rsv);
+        for (i, wire) in cases.iter().enumerate() {
+            for (variant, prefix) in [("one", &one), ("cut", &cut), ("stream", &streaming)] {
+                write(
+                    "differential",
+                    &format!("{role}_{variant}{i}"),
+                    &with(prefix, wire),
+                );
+            }
+        }
+    }
+
+    // prepared_deflate: a short and a long message, as binary and text,
+    // with four connections: 15 bits without context takeover and a
+    // message of its own before and after; 9 bits (smaller than the
+    // message's 15: plain); context takeover (plain); no deflate.
+    let prepared_prefix = vec![0u8; knobs_len::<prepared::Knobs>()];
+    assert_eq!(prepared_prefix.len(), 24, "the offsets below");
+    let mut peers = prepared_prefix.clone();
+    peers[4..24].copy_from_slice(&[
+        1, 1, 0, 3, 0, // 15 bits, no context takeover, before and after
+        7, 1, 1, 1, 16, // 9 bits
+        1, 0, 0, 2, 0, // context takeover
+        0, 0, 0, 0, 0, // no deflate
+    ]);
+    let mut small = peers.clone();
+    small[2] = 6; // 9 bits: fits every connection without context takeover
+    small[3] = 2; // level 1
+    for (name, prefix, payload) in [
+        ("hello", &peers, &b"Hello"[..]),
+        ("license", &peers, include_bytes!("../../LICENSE")),
+        ("small_window", &small, include_bytes!("../../LICENSE")),
+        ("empty", &peers, b""),
+    ] {
+        write("prepared_deflate", name, &with(prefix, payload));
+        let mut text = prefix.clone();
+        text[0] = 1;
+        write(
+            "prepared_deflate",
+            &format!("{name}_text"),
+            &with(&text, payload),
+        );
+        let mut plain = prefix.clone();
+        plain[1] = 1;
+        write(
+            "prepared_deflate",
+            &format!("{name}_plain"),
+            &with(&plain, payload),
+        );
+    }
+
+    // h2_connect: the generated request alone, with a key, an origin and
+    // other fields, and each rule broken once; RFC 8441 §5.1's request as
+    // raw lines.
+    let h2_prefix = vec![0u8; knobs_len::<h2::Knobs>()];
+    assert_eq!(h2_prefix.len(), 10, "the offsets below");
+    let mut chosen = h2_prefix.clone();
+    chosen[8] = 2; // the second subprotocol
+    chosen[4] = 6; // the client asks for no context takeover both ways
+    let mut raw = h2_prefix.clone();
+    raw[0] = 1;
+    let rfc = ":method CONNECT\n:protocol websocket\n:scheme https\n:path /chat\n\
+        :authority server.example.com\nsec-websocket-protocol chat, superchat\n\
+        sec-websocket-extensions permessage-deflate\nsec-websocket-version 13\n\
+        origin http://www.example.com";
+    for (name, prefix, lines) in [
+        ("generated", &h2_prefix, ""),
+        ("chosen", &chosen, "sec-websocket-key dGhlIHNhbXBsZSBub25jZQ==\norigin http://x\nx-extra 1"),
+        ("uppercase", &h2_prefix, "Sec-WebSocket-Version 13"),
+        ("connection", &h2_prefix, "connection upgrade"),
+        ("twice", &h2_prefix, ":path /other"),
+        ("version", &raw, &rfc.replace("version 13", "version 8")),
+        ("method", &raw, &rfc.replace("CONNECT", "GET")),
+        ("protocol", &raw, &rfc.replace(":protocol websocket", ":protocol connect-udp")),
+        ("rfc8441", &raw, rfc),
+        ("no_path", &raw, &rfc.replace(":path /chat\n", "")),
+        ("extensions", &raw, &format!("{rfc}\nsec-websocket-extensions permessage-deflate; client_max_window_bits=10, x-foo")),
+    ] {
+        write("h2_connect", name, &with(prefix, lines.as_bytes()));
+    }
+
+    // tokio_framing: the conversations in both roles, in one read, then in
+    // reads of 1, 3, 7 and 64 bytes with Pending before every other one
+    // and writes taken 1 and 5 bytes at a time, Pending before the others.
+    let tokio_prefix = vec![0u8; knobs_len::<tokio_framing::Knobs>()];
+    assert_eq!(tokio_prefix.len(), 10, "the offsets below");
+    for (role, client) in [("server", 0u8), ("client", 1)] {
+        let mut one = tokio_prefix.clone();
+        one[0] = client;
+        let mut cut = one.clone();
+        cut[2..10].copy_from_slice(&[1, 3, 7, 64, 0b1010_1010, 1, 5, 0b0101_0101]);
+        for (i, wire) in frames(client == 0).iter().enumerate() {
+            for (variant, prefix) in [("one", &one), ("cut", &cut)] {
+                write(
+                    "tokio_framing",
+                    &format!("{role}_{variant}{i}"),
+                    &with(prefix, wire),
+                );
+            }
+        }
+    }
+
     println!(
         "seeded fuzz/corpus/ (knobs: connection {} bytes)",
         knobs_len::<connection::Knobs>()

@@ -13,10 +13,15 @@ use wsproto::{CloseCode, CloseFrame, Event, Message, Role};
 
 pub mod connection;
 pub mod connection_deflate;
+pub mod differential;
+pub mod event_ref;
 pub mod extensions;
 pub mod frame;
+pub mod h2;
 pub mod handshake;
 pub mod inflate;
+pub mod prepared;
+pub mod tokio_framing;
 
 /// Where to cut the peer's bytes into reads, and how to hand each read in.
 #[derive(Arbitrary, Debug, Clone, Copy, Default)]

@@ -91,6 +91,13 @@ impl PreparedMessage {
     /// window, with `window_bits` 9..=15 and `level` 0..=9), for the
     /// connections that negotiated no context takeover for the server's
     /// messages ([`Connection::send_prepared`] says which get it).
+    ///
+    /// # Panics
+    ///
+    /// If `window_bits` is not in 9..=15 or `level` is over 9, as
+    /// [`Compressor::new`](crate::deflate::Compressor::new): zlib cannot
+    /// compress with an 8-bit window, so a connection that agreed 8 bits
+    /// compresses with 9 (see [`NegotiatedDeflate`](crate::extensions::NegotiatedDeflate)).
     #[cfg(feature = "deflate")]
     #[must_use]
     pub fn with_deflate(mut self, window_bits: u8, level: u32) -> Self {
