@@ -37,10 +37,14 @@ CASES="${2:-${AUTOBAHN_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*,11.*,12.*
 EXCLUDE_CASES="${AUTOBAHN_EXCLUDE_CASES:-}"
 RUN_TIMEOUT="${AUTOBAHN_TIMEOUT:-900}"
 STARTUP_TIMEOUT=60
-SERVER_BIN="${AUTOBAHN_SERVER_BIN:-$ROOT/target/release/examples/autobahn_server}"
-CLIENT_BIN="${AUTOBAHN_CLIENT_BIN:-$ROOT/target/release/examples/autobahn_client}"
-TOKIO_SERVER_BIN="${AUTOBAHN_TOKIO_SERVER_BIN:-$ROOT/target/release/examples/tokio_autobahn_server}"
-TOKIO_CLIENT_BIN="${AUTOBAHN_TOKIO_CLIENT_BIN:-$ROOT/target/release/examples/tokio_autobahn_client}"
+# Where cargo builds (CARGO_TARGET_DIR, as cargo reads it): CI builds the
+# examples in a target directory of their own, so that this build does not
+# wait on the lock of the one the other steps use.
+BUILD_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+SERVER_BIN="${AUTOBAHN_SERVER_BIN:-$BUILD_DIR/release/examples/autobahn_server}"
+CLIENT_BIN="${AUTOBAHN_CLIENT_BIN:-$BUILD_DIR/release/examples/autobahn_client}"
+TOKIO_SERVER_BIN="${AUTOBAHN_TOKIO_SERVER_BIN:-$BUILD_DIR/release/examples/tokio_autobahn_server}"
+TOKIO_CLIENT_BIN="${AUTOBAHN_TOKIO_CLIENT_BIN:-$BUILD_DIR/release/examples/tokio_autobahn_client}"
 ADAPTERS="${AUTOBAHN_ADAPTERS:-blocking tokio}"
 JOBS="${AUTOBAHN_JOBS:-2}"
 

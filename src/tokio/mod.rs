@@ -133,10 +133,6 @@ use std::io;
 use crate::error::ProtocolError;
 use crate::handshake::{BuildError, RequestError, Response, ResponseError};
 
-// What the stream yields and the sink takes is the core's `Message` (one
-// path to it: `wsproto::Message`); the submodules name it from here.
-use crate::Message;
-
 pub use driver::CLOSED_FLUSH_GRACE;
 pub use handshake::{accept, accept_with, client, connect, connect_with, Rejection};
 pub use split::{ReadHalf, WriteHalf};
