@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod attacks;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
