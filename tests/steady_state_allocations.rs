@@ -11,9 +11,6 @@ use wsproto::{Config, Connection, Event, Message, Role};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-/// The counts are process-wide: one test at a time.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// A masked client frame carrying `payload`.
 fn client_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     let mut header = FrameHeader::new(true, opcode, payload.len() as u64);
@@ -42,7 +39,6 @@ fn round(server: &mut Connection, wire: &[u8], out: &mut usize) {
 }
 
 fn echoing_small_messages_allocates_nothing_per_message() {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let config =
         Config::default().deflate(wsproto::extensions::DeflateConfig::default().enabled(false));
     let mut server = Connection::new(Role::Server, config);
@@ -72,7 +68,6 @@ fn echoing_small_messages_allocates_nothing_per_message() {
 /// takeover (resetting the inflater between messages reuses its state).
 #[cfg(feature = "deflate")]
 fn receiving_compressed_messages_allocates_only_the_payload_for_every_window() {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
     use wsproto::Negotiated;
     for bits in 9..=15u8 {
@@ -136,7 +131,6 @@ fn receiving_compressed_messages_allocates_only_the_payload_for_every_window() {
 fn sending_compressed_messages_allocates_nothing_per_message_for_every_window() {
     use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
     use wsproto::Negotiated;
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for bits in 9..=15u8 {
         for no_context_takeover in [false, true] {
             let mut server = Connection::with_negotiated(
