@@ -289,6 +289,9 @@ impl Connection {
     /// and echoes stop adding to it) and stop accepting sends, until writes
     /// drain it. Sends past [`Config::max_send_queue`] fail.
     pub fn buffered_amount(&self) -> usize {
+        if self.pending_pongs.is_empty() {
+            return self.send.len();
+        }
         // A pong's header is 2 bytes, plus a 4-byte key from a client.
         let header = if self.role == Role::Client { 6 } else { 2 };
         self.send.len()

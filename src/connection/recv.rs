@@ -387,6 +387,9 @@ impl Connection {
                             return Some(Found::Failed(self.on_failure(e)));
                         }
                         self.read.advance(len);
+                        if let Some(found) = self.whole_message(&header) {
+                            return Some(found);
+                        }
                         self.begin_frame(header);
                     }
                 }
@@ -506,6 +509,38 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The common case in one step: a data frame that is a whole message
+    /// (FIN set, not compressed), not streamed, and already buffered in
+    /// full, is unmasked and handed out without the frame and message
+    /// bookkeeping of [`begin_frame`](Self::begin_frame) and
+    /// [`step_payload`](Self::step_payload), with the same outcome. Its
+    /// text is validated once, when it is wrapped.
+    fn whole_message(&mut self, header: &FrameHeader) -> Option<Found> {
+        let kind = match header.opcode {
+            OpCode::Text => MessageKind::Text,
+            OpCode::Binary => MessageKind::Binary,
+            _ => return None,
+        };
+        // `check_header` let a Text or Binary frame through, so no message
+        // is under way; RSV1 set means compressed.
+        if !header.fin
+            || header.rsv1
+            || self.config.streaming
+            || (self.read.len() as u64) < header.payload_len
+        {
+            return None;
+        }
+        let n = header.payload_len as usize;
+        if let Some(key) = header.mask {
+            frame::apply_mask(&mut self.read.data_mut()[..n], key, 0);
+        }
+        self.timers.on_data();
+        Some(Found::Data {
+            kind,
+            at: At::Read(n),
+        })
     }
 
     fn begin_frame(&mut self, header: FrameHeader) {

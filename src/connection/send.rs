@@ -335,6 +335,15 @@ pub(super) fn encode_frame(
     data: &[u8],
     mask: Option<[u8; 4]>,
 ) {
+    // The common small unmasked frame (the server role): its two header
+    // bytes are written directly, as `FrameHeader::encode` would.
+    if mask.is_none() && data.len() <= 125 {
+        let b0 = opcode.as_u8() | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 };
+        out.reserve(2 + data.len());
+        out.put_slice(&[b0, data.len() as u8]);
+        out.put_slice(data);
+        return;
+    }
     let mut header = FrameHeader::new(fin, opcode, data.len() as u64);
     header.rsv1 = rsv1;
     header.mask = mask;

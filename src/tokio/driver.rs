@@ -6,7 +6,10 @@
 //!
 //! - the **read path** (`poll_next`) hands out events, runs the timers, and
 //!   writes what the connection queued (pongs, the close reply, keepalive
-//!   pings) without waiting for a full socket to drain, then reads;
+//!   pings) without waiting for a full socket to drain, then reads. Its hot
+//!   path, a data message already buffered, skips those chores: such a
+//!   message queues nothing and fires no timer, and they run again at the
+//!   next other event or once the buffered messages run out;
 //! - the **write path** (`poll_ready`, `poll_flush`, `poll_close`) reads
 //!   what has arrived and turns it into events (which queues the pongs and
 //!   the close reply), keeps those events in order for the read path, runs
@@ -23,7 +26,9 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -80,6 +85,10 @@ pub(crate) enum Side {
 #[derive(Debug, Default)]
 pub(crate) struct Fanout {
     tasks: Mutex<[Option<Waker>; 2]>,
+    /// Set by the timer's waker ([`TimerWake`]): the `Sleep` needs polling.
+    /// Until it is set, a `Sleep` already polled with that waker stays
+    /// registered, so the hot paths need not poll it again.
+    timer_fired: AtomicBool,
 }
 
 impl Fanout {
@@ -106,6 +115,13 @@ impl Wake for Fanout {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_all();
+    }
+}
+
+impl Fanout {
+    /// Wakes every waiting task, once each.
+    fn wake_all(&self) {
         let [read, write] = {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             [tasks[0].take(), tasks[1].take()]
@@ -121,6 +137,22 @@ impl Wake for Fanout {
                 }
             }
         }
+    }
+}
+
+/// The waker the one `Sleep` is polled with: it marks the timer as fired,
+/// then wakes every task, as the transport's wake-ups do.
+#[derive(Debug)]
+struct TimerWake(Arc<Fanout>);
+
+impl Wake for TimerWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.timer_fired.store(true, Ordering::Release);
+        self.0.wake_all();
     }
 }
 
@@ -147,6 +179,10 @@ pub(crate) struct Driver {
     sleep: Option<Pin<Box<Sleep>>>,
     /// The deadline `sleep` is set to, until it fires.
     sleep_at: Option<Instant>,
+    /// `sleep` was polled (Pending) with `timer_waker` and has not woken it
+    /// since: it needs no polling until its deadline moves earlier or
+    /// [`Fanout::timer_fired`] is set.
+    sleep_registered: bool,
     /// Once closed with bytes still queued: when to stop waiting for them.
     drain_deadline: Option<Instant>,
     drain_expired: bool,
@@ -164,6 +200,7 @@ pub(crate) struct Driver {
     pub(crate) high_water: usize,
     fanout: Arc<Fanout>,
     waker: Waker,
+    timer_waker: Waker,
     /// The last time given to the connection's `handle_timeout`.
     clock: std::time::Instant,
 }
@@ -178,6 +215,7 @@ impl Driver {
             stash_bytes: 0,
             sleep: None,
             sleep_at: None,
+            sleep_registered: false,
             drain_deadline: None,
             drain_expired: false,
             read_ended: false,
@@ -187,6 +225,7 @@ impl Driver {
             finished: false,
             high_water: DEFAULT_HIGH_WATER,
             waker: Waker::from(fanout.clone()),
+            timer_waker: Waker::from(Arc::new(TimerWake(fanout.clone()))),
             fanout,
             clock: Instant::now().into_std(),
         };
@@ -238,6 +277,31 @@ impl Driver {
             return Some(event);
         }
         self.conn.poll_event()
+    }
+
+    /// The hot path of the read side: the next event, if it is already
+    /// buffered and `hot` takes it, with nothing kept for the read path
+    /// and no timer fired. A data message queues nothing to write and needs
+    /// no timer, so neither is touched. An event `hot` does not take is
+    /// kept (in order, in the stash) for the full path.
+    fn next_buffered<T>(&mut self, hot: impl FnOnce(Event) -> Result<T, Event>) -> Option<T> {
+        if self.finished
+            || !self.stash.is_empty()
+            || self.fanout.timer_fired.load(Ordering::Relaxed)
+        {
+            return None;
+        }
+        let event = self.conn.poll_event()?;
+        match hot(event) {
+            Ok(item) => Some(item),
+            Err(event) => {
+                self.stash_closed =
+                    !matches!(event, Event::Message(Message::Ping(_) | Message::Pong(_)));
+                self.stash_bytes += event_cost(&event);
+                self.stash.push_back(event);
+                None
+            }
+        }
     }
 
     /// Moves events out of the connection into the stash, which queues the
@@ -302,8 +366,12 @@ impl Driver {
     // ----- timers -----
 
     /// Fires the timers that are due and sets the one `Sleep` to the next
-    /// deadline, polling it with `cx` so that the task wakes for it.
-    fn run_timers(&mut self, cx: &mut Context<'_>) {
+    /// deadline. The `Sleep` is polled with its own waker, which wakes every
+    /// task waiting on the connection; it is polled only when it is new,
+    /// when its deadline moved earlier, or when it woke that waker, so a
+    /// busy connection neither polls it nor touches the timer wheel per
+    /// message.
+    fn run_timers(&mut self) {
         for _ in 0..MAX_TIMER_ROUNDS {
             let core = self.conn.poll_timeout().map(Instant::from_std);
             let deadline = match (core, self.drain_deadline.filter(|_| !self.drain_expired)) {
@@ -313,21 +381,28 @@ impl Driver {
             let Some(at) = deadline else {
                 return;
             };
+            let fired = self.fanout.timer_fired.swap(false, Ordering::Acquire);
             let sleep = self
                 .sleep
                 .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
             // Only an earlier deadline moves the timer: one that moved later
             // (keepalive and send deadlines move with every batch) lets the
             // timer fire early once, a no-op for the core, and it is set
-            // again then. So a busy connection does not touch the timer
-            // wheel per message.
-            if self.sleep_at.is_none_or(|armed| at < armed) {
+            // again then.
+            let earlier = self.sleep_at.is_none_or(|armed| at < armed);
+            if earlier {
                 sleep.as_mut().reset(at);
                 self.sleep_at = Some(at);
             }
-            if sleep.as_mut().poll(cx).is_pending() {
+            if self.sleep_registered && !earlier && !fired {
                 return;
             }
+            let mut tcx = Context::from_waker(&self.timer_waker);
+            if sleep.as_mut().poll(&mut tcx).is_pending() {
+                self.sleep_registered = true;
+                return;
+            }
+            self.sleep_registered = false;
             let now = Instant::now();
             self.tick(now.into_std());
             if self.drain_deadline.is_some_and(|d| d <= now) {
@@ -348,7 +423,7 @@ impl Driver {
         w: &mut W,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.broken || self.shut_down {
+        if self.broken || self.shut_down || self.conn.buffered_amount() == 0 {
             return Poll::Ready(Ok(()));
         }
         let mut wrote = false;
@@ -413,7 +488,7 @@ impl Driver {
         if !self.broken && !self.drain_expired && self.conn.buffered_amount() > 0 {
             if self.drain_deadline.is_none() {
                 self.drain_deadline = Some(Instant::now() + CLOSED_FLUSH_GRACE);
-                self.run_timers(cx);
+                self.run_timers();
             }
             if self.flush_some(w, cx).is_pending() && !self.drain_expired {
                 return Poll::Pending;
@@ -465,8 +540,8 @@ fn poll_read_into<R: AsyncRead + Unpin>(
 ) -> Poll<io::Result<usize>> {
     let pending = conn.received_amount();
     if pending < READ_CHUNK {
-        let mut chunk = [0u8; READ_CHUNK];
-        let mut buf = ReadBuf::new(&mut chunk);
+        let mut chunk = [MaybeUninit::uninit(); READ_CHUNK];
+        let mut buf = ReadBuf::uninit(&mut chunk);
         match Pin::new(r).poll_read(cx, &mut buf) {
             Poll::Ready(Ok(())) => {
                 conn.handle_read(buf.filled());
@@ -566,8 +641,8 @@ pub(crate) fn read_shared<R: AsyncRead + Unpin, W>(
     if lock().0.conn.received_amount() >= READ_CHUNK {
         return poll_read_into(&mut lock().0.conn, r, cx);
     }
-    let mut chunk = [0u8; READ_CHUNK];
-    let mut buf = ReadBuf::new(&mut chunk);
+    let mut chunk = [MaybeUninit::uninit(); READ_CHUNK];
+    let mut buf = ReadBuf::uninit(&mut chunk);
     match Pin::new(r).poll_read(cx, &mut buf) {
         Poll::Ready(Ok(())) => {
             lock().0.conn.handle_read(buf.filled());
@@ -620,6 +695,13 @@ pub(crate) fn poll_next<L: Link>(
     link: &mut L,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message, Error>>> {
+    let hot = |event| match event {
+        Event::Message(message @ (Message::Text(_) | Message::Binary(_))) => Ok(message),
+        event => Err(event),
+    };
+    if let Some(message) = link.with(|d, _| d.next_buffered(hot)) {
+        return Poll::Ready(Some(Ok(message)));
+    }
     poll_next_event(link, cx).map(|item| item.map(into_message))
 }
 
@@ -629,6 +711,13 @@ pub(crate) fn poll_next_event<L: Link>(
     link: &mut L,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Event, Error>>> {
+    let hot = |event| match event {
+        Event::Message(Message::Text(_) | Message::Binary(_)) | Event::Chunk { .. } => Ok(event),
+        event => Err(event),
+    };
+    if let Some(event) = link.with(|d, _| d.next_buffered(hot)) {
+        return Poll::Ready(Some(Ok(event)));
+    }
     let waker = link.with(|d, _| d.enter(Side::Read, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
     loop {
@@ -636,7 +725,7 @@ pub(crate) fn poll_next_event<L: Link>(
             if d.finished {
                 return ReadStep::Done(None);
             }
-            d.run_timers(&mut fcx);
+            d.run_timers();
             if let Some(event) = d.next_event() {
                 // Pongs and the close reply go out before the caller hears of
                 // the event, as far as the transport takes them now.
@@ -645,7 +734,7 @@ pub(crate) fn poll_next_event<L: Link>(
                     return ReadStep::Done(Some(Err(e)));
                 }
                 d.after_io();
-                d.run_timers(&mut fcx);
+                d.run_timers();
                 return ReadStep::Done(Some(into_item(event)));
             }
             if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
@@ -688,20 +777,22 @@ pub(crate) fn poll_next_event<L: Link>(
 /// that a blocked writer still answers pings and a peer that stops reading
 /// is failed by the pong or close deadline).
 pub(crate) fn poll_ready<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-    let waker = link.with(|d, _| {
+    // Under the mark, ready at once: nothing to wait for, no task to register.
+    let under = link.with(|d, _| {
         d.check_send()?;
-        Ok::<_, Error>(d.enter(Side::Write, cx.waker()))
+        Ok::<_, Error>(d.conn.buffered_amount() <= d.high_water)
     })?;
-    if link.with(|d, _| d.conn.buffered_amount() <= d.high_water) {
+    if under {
         return Poll::Ready(Ok(()));
     }
+    let waker = link.with(|d, _| d.enter(Side::Write, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
     if let Poll::Ready(Err(e)) = link.with(|d, w| d.flush_some(w, &mut fcx)) {
         return Poll::Ready(Err(e));
     }
     pump(link, &mut fcx);
     link.with(|d, w| {
-        d.run_timers(&mut fcx);
+        d.run_timers();
         if let Poll::Ready(Err(e)) = d.flush_some(w, &mut fcx) {
             return Poll::Ready(Err(e));
         }
@@ -747,7 +838,7 @@ pub(crate) fn poll_flush<L: Link>(link: &mut L, cx: &mut Context<'_>) -> Poll<Re
     }
     pump(link, &mut fcx);
     link.with(|d, w| {
-        d.run_timers(&mut fcx);
+        d.run_timers();
         if d.broken {
             return Poll::Ready(Err(Error::Closed));
         }

@@ -31,7 +31,11 @@
 //!   same on a [`ReadHalf`]; this side also writes what the connection
 //!   queued, without ever waiting for a full socket to drain (while the send
 //!   queue is over the high-water mark it stops reading instead, so a peer
-//!   that does not read cannot grow the queue);
+//!   that does not read cannot grow the queue). A data message already
+//!   buffered is handed out at once, without a write or a look at the
+//!   timers (it queued nothing and fired nothing); the chores run before
+//!   any other event is handed out and whenever the buffered messages run
+//!   out, before the transport is read;
 //! - the write side: [`WebSocketStream::send`] and the other sends,
 //!   `Sink::poll_ready`, `poll_flush` and `poll_close`, or the same on a
 //!   [`WriteHalf`]; this side also reads what has arrived and processes it
