@@ -360,9 +360,9 @@ enum Queue {
 /// tokio-websockets' `poll_next` first flushes whatever is queued, so fed
 /// as read each message costs it a write: it gets `Queue::AfterReading`.
 /// yawc's `poll_ready` flushes what is queued, so fed after reading each
-/// message costs it a write: it gets `Queue::AsRead`. Ours writes
-/// neither in `poll_next` for a data message nor in `poll_ready` under the
-/// high-water mark: it gets `Queue::AsRead` too.
+/// message costs it a write: it gets `Queue::AsRead`. Ours does best
+/// with `Queue::AfterReading` on large messages (each `feed` past the
+/// high-water mark writes) and the same on small ones.
 async fn echo<W, I, M>(
     ws: &mut W,
     queue: Queue,
@@ -468,7 +468,7 @@ async fn write_queued(stream: &TcpStream, conn: &mut Connection) -> io::Result<(
 /// Our tokio adapter: its own handshake, then the generic echo loop.
 async fn wsproto_tokio(stream: TcpStream) -> Result<(), BoxError> {
     let mut ws = Box::pin(wsproto::tokio::accept(stream)).await?;
-    echo(&mut ws, Queue::AsRead, |item| match item {
+    echo(&mut ws, Queue::AfterReading, |item| match item {
         Ok(message @ (Message::Binary(_) | Message::Text(_))) => Step::Echo(message),
         Ok(Message::Close(_)) | Err(_) => Step::Stop,
         Ok(_) => Step::Skip,
