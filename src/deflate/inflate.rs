@@ -55,6 +55,10 @@ pub struct Decompressor {
     no_context_takeover: bool,
     /// Output of the message in progress so far.
     message_len: usize,
+    /// Output of the last whole message: a new message's output buffer
+    /// starts that large (within its limit), so that messages of a steady
+    /// size are inflated into one allocation, not grown and copied.
+    last_len: usize,
     /// Payload bytes went into the stream since it was last at a block
     /// boundary, so the message end needs the `00 00 ff ff` tail.
     pending: bool,
@@ -107,6 +111,7 @@ impl Decompressor {
             window_bits,
             no_context_takeover: negotiated.decompress_no_context_takeover,
             message_len: 0,
+            last_len: 0,
             pending: false,
             window: VecDeque::new(),
         }
@@ -175,6 +180,7 @@ impl Decompressor {
             return Err(e);
         }
         if is_last {
+            self.last_len = self.message_len;
             self.message_len = 0;
             self.pending = false;
         }
@@ -244,10 +250,17 @@ impl Decompressor {
                 (status, space)
             } else {
                 if spare == 0 {
-                    // Grow geometrically (amortized linear), never past the limit.
+                    // Grow geometrically (amortized linear), never past the
+                    // limit; a new message starts at the last one's size.
+                    let hint = if self.message_len == 0 {
+                        self.last_len + 1
+                    } else {
+                        0
+                    };
                     let grow = len
                         .max(input.len().saturating_mul(4))
                         .clamp(256, STEP.max(len))
+                        .max(hint)
                         .min(room);
                     out.reserve_exact(grow);
                 }
