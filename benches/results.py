@@ -27,7 +27,12 @@ ORDER = [
     "fastwebsockets",
     "tokio-websockets",
     "yawc",
+    "bare_frame_loop",
+    "raw_flate2",
 ]
+
+# Rows that are not implementations but the floor: the work itself.
+FLOORS = ("bare_frame_loop", "raw_flate2")
 
 
 def fmt_time(ns):
@@ -55,20 +60,31 @@ def main():
         )
         # The best peer: the fastest row that is not one of ours (nor a
         # machine baseline).
-        peers = [r for r in rows if not r[0].startswith(("wsproto", "baseline", "raw", "memcpy", "simdutf8", "std"))]
+        peers = [
+            r
+            for r in rows
+            if r[0] not in FLOORS
+            and not r[0].startswith(("wsproto", "baseline", "raw", "memcpy", "simdutf8", "std"))
+        ]
         best = min(peers, key=lambda r: r[1]) if peers else None
+        floor = next((r for r in rows if r[0] in FLOORS), None)
         print(f"\n### {group}\n")
         header = "| implementation | median time | median throughput |"
         if best:
             header += f" vs best peer ({best[0]}) |"
+        if floor:
+            header += f" vs floor ({floor[0]}) |"
         print(header)
-        print("|---|---:|---:|" + ("---:|" if best else ""))
+        print("|---|---:|---:|" + ("---:|" if best else "") + ("---:|" if floor else ""))
         for name, median, nbytes in rows:
             thrpt = f"{nbytes / median:.2f} GB/s" if nbytes else "—"
             line = f"| {name} | {fmt_time(median)} | {thrpt} |"
             if best:
                 # > 1 means faster than the best peer.
                 line += f" {best[1] / median:.2f}× |"
+            if floor:
+                # 1 is the floor; 0.5 means twice its time.
+                line += f" {floor[1] / median:.2f}× |"
             print(line)
 
 

@@ -35,6 +35,11 @@
 //! - `yawc`: `WebSocket::from_stream` (server, UTF-8 checks on) over the same
 //!   stream; `next_frame()` with a no-op waker.
 //!
+//! - `bare_frame_loop`: not a library but the floor, the work itself: the
+//!   wire bytes copied into a reused buffer, the header parsed with
+//!   `wsproto::frame`, the payload unmasked in place and (text) validated
+//!   with simdutf8, and its length taken from the borrowed slice.
+//!
 //! Before measuring, each library's output is checked once against the payload.
 
 use std::future::poll_fn;
@@ -46,7 +51,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures_core::Stream;
 use tungstenite::protocol::WebSocketConfig;
-use wsproto::frame::OpCode;
+use wsproto::frame::{self, FrameHeader, OpCode, Parsed};
 use wsproto::{Config, Connection, Event, EventRef, Message, Role};
 use wsproto_benches::{
     ascii_text, binary_payload, block_on, masked_frame, multibyte_text, MemStream, MIB,
@@ -136,6 +141,33 @@ fn receive(c: &mut Criterion) {
                     conn.poll_event()
                 })
             });
+        }
+
+        // The floor: the work itself, in a hand-written loop over wsproto's
+        // frame API with a reused buffer and the payload borrowed.
+        {
+            let mut buf: Vec<u8> = Vec::with_capacity(wire.len());
+            let text = case.text;
+            let mut bare = move |wire: &[u8]| -> usize {
+                buf.clear();
+                buf.extend_from_slice(wire);
+                let Ok(Parsed::Complete(header, len)) = FrameHeader::parse(&buf) else {
+                    panic!("one whole frame");
+                };
+                let payload = &mut buf[len..len + header.payload_len as usize];
+                if let Some(key) = header.mask {
+                    frame::apply_mask(payload, key, 0);
+                }
+                if text {
+                    simdutf8::basic::from_utf8(payload)
+                        .expect("valid text")
+                        .len()
+                } else {
+                    payload.len()
+                }
+            };
+            assert_eq!(bare(&wire), case.payload.len());
+            group.bench_function("bare_frame_loop", |b| b.iter(|| bare(black_box(&wire))));
         }
 
         // wsproto, handle_read and the lent event (payload borrowed until the next call).
