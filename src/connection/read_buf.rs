@@ -4,7 +4,9 @@
 //! The buffer's initialised length may run past the received bytes: space
 //! lent once stays initialised, so lending it again writes no zeros (each
 //! byte of an allocation is zeroed at most once). Only `filled` bytes are
-//! data.
+//! data. Bytes taken from the front are only counted off (`start`) and cut
+//! from the `BytesMut` at the next input or split, so handing out a frame
+//! costs its header no buffer operation of its own.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -15,9 +17,11 @@ const RETAIN: usize = 1024;
 
 #[derive(Debug, Default)]
 pub(super) struct ReadBuf {
-    /// `buf[..filled]` is received data; `buf[filled..]` is initialised
-    /// space, lent or free to lend.
+    /// `buf[start..start + filled]` is received data; `buf[..start]` was
+    /// taken already; what follows the data is initialised space, lent or
+    /// free to lend.
     buf: BytesMut,
+    start: usize,
     filled: usize,
     /// Bytes lent by [`lend`](Self::lend) and not yet committed.
     lent: usize,
@@ -26,12 +30,20 @@ pub(super) struct ReadBuf {
 impl ReadBuf {
     /// The received bytes.
     pub(super) fn data(&self) -> &[u8] {
-        &self.buf[..self.filled]
+        &self.buf[self.start..self.start + self.filled]
     }
 
     /// The received bytes, to unmask in place.
     pub(super) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.filled]
+        &mut self.buf[self.start..self.start + self.filled]
+    }
+
+    /// Cuts the taken bytes off the front of the `BytesMut`.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.advance(self.start);
+            self.start = 0;
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -45,6 +57,7 @@ impl ReadBuf {
     /// Appends received bytes; the buffer grows to at most `limit` bytes of
     /// capacity where it can (see [`reserve_within`]).
     pub(super) fn extend(&mut self, data: &[u8], limit: Option<usize>) {
+        self.compact();
         self.buf.truncate(self.filled);
         reserve_within(&mut self.buf, data.len(), limit);
         self.buf.extend_from_slice(data);
@@ -54,6 +67,7 @@ impl ReadBuf {
 
     /// `len` writable bytes after the received ones.
     pub(super) fn lend(&mut self, len: usize, limit: Option<usize>) -> &mut [u8] {
+        self.compact();
         let end = self.filled + len;
         if self.buf.len() < end {
             let initialised = self.buf.len();
@@ -66,7 +80,8 @@ impl ReadBuf {
     }
 
     /// `n` of the lent bytes now hold received data; returns how many were
-    /// taken (never more than were lent).
+    /// taken (never more than were lent). The lent space follows the data,
+    /// wherever `start` moved since.
     pub(super) fn commit(&mut self, n: usize) -> usize {
         let n = n.min(self.lent);
         self.filled += n;
@@ -78,14 +93,17 @@ impl ReadBuf {
     pub(super) fn split_to(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.filled);
         self.filled -= n;
-        self.buf.split_to(n).freeze()
+        let mut bytes = self.buf.split_to(self.start + n).freeze();
+        bytes.advance(self.start);
+        self.start = 0;
+        bytes
     }
 
     /// Drops the first `n` received bytes.
     pub(super) fn advance(&mut self, n: usize) {
         debug_assert!(n <= self.filled);
         self.filled -= n;
-        self.buf.advance(n);
+        self.start += n;
     }
 
     /// Holds no data, none is lent, and more capacity than an idle
@@ -140,6 +158,25 @@ mod tests {
         assert_eq!(b.data(), b"de");
         b.extend(b"f", None);
         assert_eq!(b.data(), b"def");
+    }
+
+    #[test]
+    fn bytes_taken_from_the_front_between_a_lend_and_its_commit_leave_the_data_whole() {
+        let mut b = ReadBuf::default();
+        b.extend(b"0123456789", None);
+        b.advance(2);
+        // The lend follows the data; taking more from the front in between
+        // (as `poll_event` may) moves nothing the commit relies on.
+        b.lend(4, None).copy_from_slice(b"abcd");
+        b.advance(3);
+        assert_eq!(&b.split_to(2)[..], b"56");
+        b.advance(1);
+        assert_eq!(b.commit(4), 4);
+        assert_eq!(b.data(), b"89abcd");
+        assert_eq!(&b.split_to(6)[..], b"89abcd");
+        assert_eq!(b.len(), 0);
+        b.extend(b"z", None);
+        assert_eq!(b.data(), b"z");
     }
 
     #[test]
