@@ -164,15 +164,17 @@ pub(crate) struct Driver {
     pub(crate) conn: Connection,
     /// Events the write path took out of the connection (to answer pings
     /// while the application only sends), in order, for the read path. It
-    /// takes control frames, and stops after one data message (or at the
-    /// high-water mark): whatever the peer sent after a message the
-    /// application has not read yet — its close, a protocol error — is only
-    /// acted on once the application has read that message, and could
-    /// answer it (as when it reads itself).
+    /// takes every event, data messages too, until it holds the high-water
+    /// mark's worth of bytes or a failure; and it stops before the peer's
+    /// close ([`Connection::close_is_next`]) while it holds a data message,
+    /// so that the close is answered only once the application has read
+    /// the messages before it, and could answer them.
     stash: VecDeque<Event>,
-    /// Whether the stash holds a data message (or a failure): then it takes
+    /// Whether the stash holds the peer's close or a failure: then it takes
     /// no more.
     stash_closed: bool,
+    /// Whether the stash holds a data message (or a piece of one).
+    stash_data: bool,
     /// Their size, payloads plus [`EVENT_OVERHEAD`] each.
     stash_bytes: usize,
     /// The one timer, made on first use (it needs the runtime).
@@ -212,6 +214,7 @@ impl Driver {
             conn,
             stash: VecDeque::new(),
             stash_closed: false,
+            stash_data: false,
             stash_bytes: 0,
             sleep: None,
             sleep_at: None,
@@ -273,6 +276,7 @@ impl Driver {
             self.stash_bytes -= event_cost(&event);
             if self.stash.is_empty() {
                 self.stash_closed = false;
+                self.stash_data = false;
             }
             return Some(event);
         }
@@ -295,10 +299,7 @@ impl Driver {
         match hot(event) {
             Ok(item) => Some(item),
             Err(event) => {
-                self.stash_closed =
-                    !matches!(event, Event::Message(Message::Ping(_) | Message::Pong(_)));
-                self.stash_bytes += event_cost(&event);
-                self.stash.push_back(event);
+                self.stash_push(event);
                 None
             }
         }
@@ -313,18 +314,28 @@ impl Driver {
             let Some(event) = self.conn.poll_event() else {
                 break;
             };
-            self.stash_closed =
-                !matches!(event, Event::Message(Message::Ping(_) | Message::Pong(_)));
-            self.stash_bytes += event_cost(&event);
-            self.stash.push_back(event);
+            self.stash_push(event);
             moved = true;
         }
         moved
     }
 
+    /// Keeps `event` for the read path, after the ones kept before it.
+    fn stash_push(&mut self, event: Event) {
+        self.stash_closed |= matches!(event, Event::Failed(_) | Event::Message(Message::Close(_)));
+        self.stash_data |= matches!(
+            event,
+            Event::Message(Message::Text(_) | Message::Binary(_)) | Event::Chunk { .. }
+        );
+        self.stash_bytes += event_cost(&event);
+        self.stash.push_back(event);
+    }
+
     /// Whether the write path may take another event for the read path.
     fn stash_has_room(&self) -> bool {
-        !self.stash_closed && self.stash_bytes < self.high_water
+        !self.stash_closed
+            && self.stash_bytes < self.high_water
+            && !(self.stash_data && self.conn.close_is_next())
     }
 
     /// After a batch of inputs or commands: the timers arm from them. The

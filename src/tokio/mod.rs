@@ -39,14 +39,15 @@
 //! - the write side: [`WebSocketStream::send`] and the other sends,
 //!   `Sink::poll_ready`, `poll_flush` and `poll_close`, or the same on a
 //!   [`WriteHalf`]; this side also reads what has arrived and processes it
-//!   (answering pings), keeping the messages in order for the read side.
-//!   It reads ahead over pings and pongs, and stops after one data message
-//!   the application has not read yet (or at the high-water mark,
-//!   [`WebSocketStream::set_high_water_mark`], 64 KiB by default): so a
-//!   close or a protocol error the peer sent after its messages is acted
-//!   on only once the application has read them and could answer them, as
-//!   when it reads itself. An application that never reads a message then
-//!   stops answering pings sent after it, and the peer's keepalive decides.
+//!   (answering pings), keeping every event in order for the read side.
+//!   It reads ahead, data messages too, until it keeps the high-water
+//!   mark's worth of bytes ([`WebSocketStream::set_high_water_mark`], 64
+//!   KiB by default) or a protocol error; it stops before the peer's close
+//!   while messages before it are unread, so the close is answered only
+//!   once the application has read them and could answer them, as when it
+//!   reads itself. An application that never reads answers pings until
+//!   that much data is waiting for it; then reading stops, and the peer's
+//!   keepalive decides.
 //!
 //! An application that neither reads nor writes for a while should keep
 //! a `recv()` pending somewhere — typically the read half in its own task,
