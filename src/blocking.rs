@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, Payload, State, TextPayload};
 use crate::error::ProtocolError;
+/// The answer to a request the application refuses (the same type for
+/// every adapter; defined in [`crate::handshake`]).
+pub use crate::handshake::Rejection;
 use crate::handshake::{
     Accept, BuildError, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
     ResponseError, ServerHandshake,
@@ -271,56 +274,12 @@ where
             Ok(WebSocket::from_parts(stream, conn))
         }
         Err(rejection) => {
-            let headers: Vec<(&str, &str)> = rejection
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let response = ServerHandshake::reject(rejection.status, &headers, &rejection.body)?;
+            let response = rejection.to_response()?;
             stream.write_all(&response)?;
             stream.flush()?;
             linger(&mut stream);
-            Err(Error::Rejected(rejection.status))
+            Err(Error::Rejected(rejection.status()))
         }
-    }
-}
-
-/// The answer to a request the application refuses: any status, headers and body.
-#[derive(Debug, Clone)]
-pub struct Rejection {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Rejection {
-    /// A rejection with `status` (401 or 403 for failed authentication or a
-    /// disallowed Origin, for example) and an empty body.
-    pub fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header, such as `WWW-Authenticate`.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body, sent as `text/plain; charset=utf-8` unless a
-    /// `Content-Type` header says otherwise.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-}
-
-impl From<BuildError> for Rejection {
-    fn from(_: BuildError) -> Self {
-        Self::new(500)
     }
 }
 

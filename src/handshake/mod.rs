@@ -87,7 +87,7 @@ pub use error::{BuildError, RequestError, ResponseError};
 pub use http::Headers;
 pub use negotiate::{Answer, ClientOffer, DeflateAnswer, ServerOffers};
 pub use server::{
-    reject_fields, Accept, Request, ServerHandshake, UpgradeRequest, UpgradeResponse,
+    reject_fields, Accept, Rejection, Request, ServerHandshake, UpgradeRequest, UpgradeResponse,
 };
 
 /// Bytes kept after a head until the connection is handed over: one frame

@@ -10,8 +10,11 @@ use super::stream::WebSocketStream;
 use super::transport::{self, MaybeTlsStream};
 use super::Error;
 use crate::config::Config;
+/// The answer to a request the application refuses (the same type for
+/// every adapter; defined in [`crate::handshake`]).
+pub use crate::handshake::Rejection;
 use crate::handshake::{
-    Accept, BuildError, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
+    Accept, ClientHandshake, ClientRequest, Outcome, Request, RequestError, Response,
     ResponseError, ServerHandshake,
 };
 
@@ -197,14 +200,9 @@ where
             Ok(WebSocketStream::from_parts(stream, conn))
         }
         Err(rejection) => {
-            let headers: Vec<(&str, &str)> = rejection
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let response = ServerHandshake::reject(rejection.status, &headers, &rejection.body)?;
+            let response = rejection.to_response()?;
             linger(stream, &response).await;
-            Err(Error::Rejected(rejection.status))
+            Err(Error::Rejected(rejection.status()))
         }
     }
 }
@@ -265,51 +263,5 @@ async fn within<T>(
             Ok(result) => result,
             Err(_) => Err(Error::Response(ResponseError::Timeout)),
         },
-    }
-}
-
-/// The answer to a request the application refuses: any status, headers
-/// and body.
-#[derive(Debug, Clone)]
-pub struct Rejection {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Rejection {
-    /// A rejection with `status` (401 or 403 for failed authentication or a
-    /// disallowed Origin, 404 for an unknown path, for example) and an
-    /// empty body.
-    pub fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header, such as `WWW-Authenticate`.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body, sent as `text/plain; charset=utf-8` unless a
-    /// `Content-Type` header says otherwise.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The status.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-}
-
-impl From<BuildError> for Rejection {
-    fn from(_: BuildError) -> Self {
-        Self::new(500)
     }
 }

@@ -14,7 +14,7 @@ use crate::handshake::error::{BuildError, RequestError};
 use crate::handshake::http::HeadReader;
 
 pub use request::{Request, UpgradeRequest, UpgradeResponse};
-pub use response::{reject_fields, Accept};
+pub use response::{reject_fields, Accept, Rejection};
 
 /// The server's side of the opening handshake.
 ///

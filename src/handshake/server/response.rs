@@ -228,3 +228,61 @@ fn rejection(status: u16, headers: &[(&str, &str)], connection: &str, body: &[u8
     out.extend_from_slice(body);
     Bytes::from(out)
 }
+
+/// The answer to a request the application refuses: any status, headers
+/// and body, for the adapters' `accept_with` callbacks (the blocking and
+/// the tokio one take the same type). The response is made by
+/// [`ServerHandshake::reject`], whose rules it follows.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A rejection with `status` (401 or 403 for failed authentication or a
+    /// disallowed Origin, 404 for an unknown path, for example) and an
+    /// empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header, such as `WWW-Authenticate`.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body, sent as `text/plain; charset=utf-8` unless a
+    /// `Content-Type` header says otherwise.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response's bytes ([`ServerHandshake::reject`]).
+    pub fn to_response(&self) -> Result<Bytes, BuildError> {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        ServerHandshake::reject(self.status, &headers, &self.body)
+    }
+}
+
+impl From<BuildError> for Rejection {
+    fn from(_: BuildError) -> Self {
+        Self::new(500)
+    }
+}
