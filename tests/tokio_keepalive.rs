@@ -134,13 +134,22 @@ async fn drain<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) {
     }
 }
 
+/// The write-only peer answers every ping of the strict one. With
+/// `unread`, the strict peer first sends that many messages the writer
+/// does not read: its write path reads past them (keeping them) to answer
+/// the pings, and a later `recv` hands them out first, in order, then the
+/// pings.
 async fn write_only_peer_stays_connected<W, S>(
     mut writer: WebSocketStream<W>,
     mut strict: WebSocketStream<S>,
+    unread: usize,
 ) where
     W: AsyncRead + AsyncWrite + Unpin,
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    for i in 0..unread {
+        strict.send_text(format!("unread {i}")).await.unwrap();
+    }
     let (sent, seen) = tokio::join!(
         write_only(&mut writer, RUN),
         strict_pinger(&mut strict, RUN + Duration::from_millis(100))
@@ -149,6 +158,18 @@ async fn write_only_peer_stays_connected<W, S>(
     assert!(seen.pings >= 20, "{seen:?}");
     assert!(seen.pongs + 1 >= seen.pings, "{seen:?}");
     assert_eq!(seen.data, sent, "{seen:?}");
+    for i in 0..unread {
+        match writer.recv().await.unwrap() {
+            Message::Text(t) => assert_eq!(t, format!("unread {i}").as_str()),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    if unread > 0 {
+        match writer.recv().await.unwrap() {
+            Message::Ping(p) => assert_eq!(&p[..], &[1]),
+            other => panic!("the first ping after the messages: {other:?}"),
+        }
+    }
     close_both(&mut writer, &mut strict).await;
 }
 
@@ -156,7 +177,7 @@ async fn write_only_peer_stays_connected<W, S>(
 async fn client_that_only_writes_answers_a_strict_servers_pings() {
     bounded(async {
         let (client, server) = pair(Config::default(), keepalive()).await;
-        write_only_peer_stays_connected(client, server).await;
+        write_only_peer_stays_connected(client, server, 0).await;
     })
     .await;
 }
@@ -165,50 +186,16 @@ async fn client_that_only_writes_answers_a_strict_servers_pings() {
 async fn server_that_only_writes_answers_a_strict_clients_pings() {
     bounded(async {
         let (client, server) = pair(keepalive(), Config::default()).await;
-        write_only_peer_stays_connected(server, client).await;
+        write_only_peer_stays_connected(server, client, 0).await;
     })
     .await;
-}
-
-/// The strict peer first sends messages the write-only peer never reads,
-/// then pings: the pings are still answered (the write path reads past the
-/// unread messages, keeping them), and a later `recv` hands out the
-/// messages first, in order, then the pings.
-async fn write_only_peer_answers_pings_behind_unread_messages<W, S>(
-    mut writer: WebSocketStream<W>,
-    mut strict: WebSocketStream<S>,
-) where
-    W: AsyncRead + AsyncWrite + Unpin,
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    for i in 0..5 {
-        strict.send_text(format!("unread {i}")).await.unwrap();
-    }
-    let (sent, seen) = tokio::join!(
-        write_only(&mut writer, RUN),
-        strict_pinger(&mut strict, RUN + Duration::from_millis(100))
-    );
-    assert!(seen.pings >= 20, "{seen:?}");
-    assert!(seen.pongs + 1 >= seen.pings, "{seen:?}");
-    assert_eq!(seen.data, sent, "{seen:?}");
-    for i in 0..5 {
-        match writer.recv().await.unwrap() {
-            Message::Text(t) => assert_eq!(t, format!("unread {i}").as_str()),
-            other => panic!("message {i}: {other:?}"),
-        }
-    }
-    match writer.recv().await.unwrap() {
-        Message::Ping(p) => assert_eq!(&p[..], &[1]),
-        other => panic!("the first ping after the messages: {other:?}"),
-    }
-    close_both(&mut writer, &mut strict).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn client_that_only_writes_answers_pings_behind_unread_messages() {
     bounded(async {
         let (client, server) = pair(Config::default(), keepalive()).await;
-        write_only_peer_answers_pings_behind_unread_messages(client, server).await;
+        write_only_peer_stays_connected(client, server, 5).await;
     })
     .await;
 }
@@ -217,7 +204,7 @@ async fn client_that_only_writes_answers_pings_behind_unread_messages() {
 async fn server_that_only_writes_answers_pings_behind_unread_messages() {
     bounded(async {
         let (client, server) = pair(keepalive(), Config::default()).await;
-        write_only_peer_answers_pings_behind_unread_messages(server, client).await;
+        write_only_peer_stays_connected(server, client, 5).await;
     })
     .await;
 }
