@@ -385,3 +385,38 @@ async fn reconnects_over_real_sockets_when_the_server_comes_back_with_fresh_toke
     assert_eq!(tokens.len(), 2);
     assert_ne!(tokens[0], tokens[1], "each attempt asks for a fresh token");
 }
+
+/// A session split into halves: the read half, in a task of its own, notes
+/// the close code as the session does. A policy close (1008) read there
+/// ends the stream; were it not noted, dropping the half would count as an
+/// abnormal end (1006) and the stream would try again.
+#[tokio::test(start_paused = true)]
+async fn a_split_sessions_read_half_notes_the_close_for_the_next_attempt() {
+    let log = Log::default();
+    let mut connections = scripted(
+        vec![accept(1_000, Some(1011)), accept(1_000, Some(1008))],
+        log.clone(),
+    );
+    let mut closes = Vec::new();
+    while let Some(item) = connections.next().await {
+        let session = item.unwrap();
+        let (mut read, mut write) = session.split_with(wsproto::tokio::WebSocketStream::split);
+        let reader = tokio::spawn(async move {
+            loop {
+                match read.recv().await {
+                    Ok(Message::Close(frame)) => return frame.map(|f| f.code),
+                    Ok(other) => panic!("{other:?}"),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        write.send_text("hello").await.unwrap();
+        closes.push(reader.await.unwrap());
+        assert!(closes.len() <= 2, "the policy close should have ended it");
+    }
+    assert_eq!(
+        closes,
+        [Some(CloseCode::from(1011)), Some(CloseCode::from(1008))]
+    );
+    assert_eq!(log.lock().unwrap().len(), 2);
+}

@@ -61,8 +61,9 @@ use ::tokio::time::Instant;
 use futures_core::Stream;
 use futures_sink::Sink;
 
+use super::split::{ReadHalf, WriteHalf};
 use super::stream::WebSocketStream;
-use super::transport::MaybeTlsStream;
+use super::transport::{MaybeTlsReadHalf, MaybeTlsStream, MaybeTlsWriteHalf};
 use super::Error;
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -364,7 +365,7 @@ async fn next_session<S: Send + 'static>(mut parts: Parts<S>) -> Step<S> {
                         let session = Session {
                             ws,
                             response,
-                            lifetime,
+                            watch: Watch(lifetime),
                         };
                         return (parts, Some(Ok(session)));
                     }
@@ -503,15 +504,57 @@ impl Lifetime {
     }
 }
 
+/// How a connection ended, for the next attempt: the read side notes the
+/// peer's close code (or the error); dropped before that, the connection
+/// ended abnormally (1006).
+struct Watch(Arc<Mutex<Lifetime>>);
+
+impl Watch {
+    fn note(&self, item: &Result<Message, Error>) {
+        let code = match item {
+            Ok(Message::Close(frame)) => frame.as_ref().map_or(CloseCode::NO_STATUS, |f| f.code),
+            Ok(_) => return,
+            Err(Error::Protocol(e)) => e.close_code(),
+            Err(_) => CloseCode::ABNORMAL,
+        };
+        self.end(code);
+    }
+
+    fn note_poll(&self, item: &Poll<Option<Result<Message, Error>>>) {
+        match item {
+            Poll::Ready(Some(item)) => self.note(item),
+            Poll::Ready(None) => self.end(CloseCode::ABNORMAL),
+            Poll::Pending => {}
+        }
+    }
+
+    /// The first end noted is the one kept.
+    fn end(&self, code: CloseCode) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .end(Instant::now(), code);
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.end(CloseCode::ABNORMAL);
+    }
+}
+
 /// One connection handed out by [`Reconnect`]: a [`WebSocketStream`]
 /// (through `Deref`), whose ending is watched to decide the next attempt.
 ///
 /// Read with [`recv`](Self::recv) or the `Stream` impl, which note the close
-/// code; the other methods are the stream's.
+/// code; the other methods are the stream's. To read and write from two
+/// tasks, [`into_split`](Session::into_split) (or
+/// [`split_with`](Self::split_with)) gives a [`SessionReadHalf`], which
+/// notes the close code in the same way, and the stream's write half.
 pub struct Session<S> {
     ws: WebSocketStream<S>,
     response: Response,
-    lifetime: Arc<Mutex<Lifetime>>,
+    watch: Watch,
 }
 
 impl<S> fmt::Debug for Session<S> {
@@ -528,21 +571,37 @@ impl<S> Session<S> {
         &self.response
     }
 
-    fn note(&self, item: &Result<Message, Error>) {
-        let code = match item {
-            Ok(Message::Close(frame)) => frame.as_ref().map_or(CloseCode::NO_STATUS, |f| f.code),
-            Ok(_) => return,
-            Err(Error::Protocol(e)) => e.close_code(),
-            Err(_) => CloseCode::ABNORMAL,
+    /// Splits the connection with `split` (such as
+    /// [`WebSocketStream::split`] or a stream type's `into_split`) into a
+    /// read half that keeps watching how the connection ends, and the write
+    /// half. The connection counts as ended (for the backoff) when the read
+    /// half sees the close or an error, or is dropped.
+    pub fn split_with<R, W>(
+        self,
+        split: impl FnOnce(WebSocketStream<S>) -> (ReadHalf<R, W>, WriteHalf<R, W>),
+    ) -> (SessionReadHalf<R, W>, WriteHalf<R, W>) {
+        let (read, write) = split(self.ws);
+        let read = SessionReadHalf {
+            read,
+            watch: self.watch,
         };
-        self.note_end(code);
+        (read, write)
     }
+}
 
-    fn note_end(&self, code: CloseCode) {
-        self.lifetime
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .end(Instant::now(), code);
+impl Session<MaybeTlsStream> {
+    /// Splits what [`connect`] hands out into a read half that keeps
+    /// watching how the connection ends and the write half, as
+    /// [`WebSocketStream::into_split`] does (over plain TCP without a lock
+    /// on the transport).
+    #[allow(clippy::type_complexity)]
+    pub fn into_split(
+        self,
+    ) -> (
+        SessionReadHalf<MaybeTlsReadHalf, MaybeTlsWriteHalf>,
+        WriteHalf<MaybeTlsReadHalf, MaybeTlsWriteHalf>,
+    ) {
+        self.split_with(WebSocketStream::<MaybeTlsStream>::into_split)
     }
 }
 
@@ -554,14 +613,63 @@ where
     /// is noted for the next attempt. Cancel-safe.
     pub async fn recv(&mut self) -> Result<Message, Error> {
         let item = self.ws.recv().await;
-        self.note(&item);
+        self.watch.note(&item);
         item
     }
 }
 
-impl<S> Drop for Session<S> {
-    fn drop(&mut self) {
-        self.note_end(CloseCode::ABNORMAL);
+/// The read half of a split [`Session`]: a [`ReadHalf`] (through `Deref`)
+/// whose [`recv`](Self::recv) and `Stream` note the close code for the
+/// next attempt, as the session's do.
+pub struct SessionReadHalf<R, W> {
+    read: ReadHalf<R, W>,
+    watch: Watch,
+}
+
+impl<R, W> fmt::Debug for SessionReadHalf<R, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionReadHalf").finish_non_exhaustive()
+    }
+}
+
+impl<R, W> SessionReadHalf<R, W>
+where
+    R: ::tokio::io::AsyncRead + Unpin,
+    W: ::tokio::io::AsyncWrite + Unpin,
+{
+    /// The next message, as [`ReadHalf::recv`]; a close or an error is
+    /// noted for the next attempt. Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Message, Error> {
+        let item = self.read.recv().await;
+        self.watch.note(&item);
+        item
+    }
+}
+
+impl<R, W> Deref for SessionReadHalf<R, W> {
+    type Target = ReadHalf<R, W>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.read
+    }
+}
+
+impl<R, W> DerefMut for SessionReadHalf<R, W> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.read
+    }
+}
+
+impl<R, W> Stream for SessionReadHalf<R, W>
+where
+    ReadHalf<R, W>: Stream<Item = Result<Message, Error>> + Unpin,
+{
+    type Item = Result<Message, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let item = Pin::new(&mut self.read).poll_next(cx);
+        self.watch.note_poll(&item);
+        item
     }
 }
 
@@ -587,11 +695,7 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let item = Pin::new(&mut self.ws).poll_next(cx);
-        match &item {
-            Poll::Ready(Some(item)) => self.note(item),
-            Poll::Ready(None) => self.note_end(CloseCode::ABNORMAL),
-            Poll::Pending => {}
-        }
+        self.watch.note_poll(&item);
         item
     }
 }
