@@ -402,12 +402,9 @@ async fn a_split_sessions_read_half_notes_the_close_for_the_next_attempt() {
         let session = item.unwrap();
         let (mut read, mut write) = session.split_with(wsproto::tokio::WebSocketStream::split);
         let reader = tokio::spawn(async move {
-            loop {
-                match read.recv().await {
-                    Ok(Message::Close(frame)) => return frame.map(|f| f.code),
-                    Ok(other) => panic!("{other:?}"),
-                    Err(e) => panic!("{e}"),
-                }
+            match read.recv().await {
+                Ok(Message::Close(frame)) => frame.map(|f| f.code),
+                other => panic!("{other:?}"),
             }
         });
         write.send_text("hello").await.unwrap();
