@@ -146,7 +146,20 @@ impl Driver {
     }
 
     fn poll(&mut self) {
-        while let Some(event) = self.conn.poll_event() {
+        loop {
+            // What `close_is_next` announces is made from a close frame:
+            // the close, or the failure it causes. (A close may also come
+            // unannounced, behind a fragment that makes no event.)
+            let close_next = self.conn.close_is_next();
+            let Some(event) = self.conn.poll_event() else {
+                break;
+            };
+            if close_next {
+                assert!(
+                    matches!(event, Event::Message(Message::Close(_)) | Event::Failed(_)),
+                    "close_is_next() announced a close, then {event:?}"
+                );
+            }
             if let Some(last) = &self.ended {
                 panic!("{event:?} delivered after {last:?}");
             }

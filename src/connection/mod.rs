@@ -369,37 +369,6 @@ impl Connection {
             _ => self.read.len(),
         }
     }
-
-    /// Whether the next event [`poll_event`](Self::poll_event) would make
-    /// comes from the peer's close frame: the next unprocessed byte starts
-    /// a close frame (RFC 6455 §5.5.1), whether or not the rest of it has
-    /// arrived. Nothing is consumed.
-    ///
-    /// For code that reads ahead on an application's behalf (to answer
-    /// pings while it only sends) and wants to leave the close, which
-    /// `poll_event` answers as it hands it out, until the application has
-    /// read the messages before it.
-    ///
-    /// ```
-    /// # use wsproto::{Config, Connection, Event, Message, Role};
-    /// let mut client = Connection::new(Role::Client, Config::default());
-    /// client.handle_read(b"\x81\x02hi\x88\x02\x03\xe8");
-    /// assert!(!client.close_is_next());
-    /// assert!(matches!(client.poll_event(), Some(Event::Message(Message::Text(_)))));
-    /// assert!(client.close_is_next());
-    /// ```
-    pub fn close_is_next(&self) -> bool {
-        let data = match self.lent {
-            recv::Lent::Read(n) => &self.read.data()[n..],
-            _ => self.read.data(),
-        };
-        self.frame.is_none()
-            && self.pending_event.is_none()
-            && self.state.accepts_input()
-            && data
-                .first()
-                .is_some_and(|b0| b0 & 0x0F == crate::frame::OpCode::Close.as_u8())
-    }
 }
 
 #[cfg(test)]

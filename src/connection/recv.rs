@@ -366,6 +366,44 @@ impl Connection {
         payload
     }
 
+    /// Whether the next frame [`poll_event`](Self::poll_event) processes is
+    /// the peer's close frame (RFC 6455 §5.5.1): the frame being received,
+    /// or the one the next unprocessed byte starts, whether or not the rest
+    /// of it has arrived. Nothing is consumed. A frame that makes no event
+    /// of its own (a fragment of a message still arriving) may stand before
+    /// a close: this is false until it is processed, and the `poll_event`
+    /// that processes it may go on to the close.
+    ///
+    /// For code that reads ahead on an application's behalf (to answer
+    /// pings while it only sends) and wants to leave the close, which
+    /// `poll_event` answers as it hands it out, until the application has
+    /// read the messages before it.
+    ///
+    /// ```
+    /// # use wsproto::{Config, Connection, Event, Message, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.handle_read(b"\x81\x02hi\x88\x02\x03\xe8");
+    /// assert!(!client.close_is_next());
+    /// assert!(matches!(client.poll_event(), Some(Event::Message(Message::Text(_)))));
+    /// assert!(client.close_is_next());
+    /// ```
+    pub fn close_is_next(&self) -> bool {
+        let data = match self.lent {
+            Lent::Read(n) => &self.read.data()[n..],
+            _ => self.read.data(),
+        };
+        if self.pending_event.is_some() || !self.state.accepts_input() {
+            return false;
+        }
+        match &self.frame {
+            // A close frame whose header is in and whose payload is not yet.
+            Some(frame) => frame.opcode == OpCode::Close,
+            None => data
+                .first()
+                .is_some_and(|b0| b0 & 0x0F == OpCode::Close.as_u8()),
+        }
+    }
+
     /// The next event in the received bytes.
     fn poll_found(&mut self) -> Option<Found> {
         if let Some(error) = self.pending_event.take() {

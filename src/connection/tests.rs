@@ -863,3 +863,33 @@ fn encoding_a_length_with_the_top_bit_set_panics() {
     let header = FrameHeader::new(true, OpCode::Binary, 1 << 63);
     header.encode(&mut [0; MAX_HEADER_LEN]);
 }
+
+#[test]
+fn close_is_next_announces_a_close_frame_before_and_while_it_arrives() {
+    let mut client = Connection::new(Role::Client, Config::default());
+    assert!(!client.close_is_next(), "nothing received");
+    // A text message, then a close frame whose payload is still to come.
+    client.handle_read(b"\x81\x02hi\x88\x02\x03");
+    assert!(!client.close_is_next(), "the text comes first");
+    assert!(matches!(
+        client.poll_event(),
+        Some(Event::Message(Message::Text(_)))
+    ));
+    assert!(client.close_is_next(), "the close frame's first byte is in");
+    assert_eq!(client.poll_event(), None, "its payload is not");
+    assert!(
+        client.close_is_next(),
+        "its header is parsed, the payload awaited"
+    );
+    client.handle_read(b"\xe8");
+    assert!(client.close_is_next());
+    assert!(matches!(
+        client.poll_event(),
+        Some(Event::Message(Message::Close(_)))
+    ));
+    assert!(!client.close_is_next(), "nothing is read after the close");
+    // A ping is not a close.
+    let mut pinged = Connection::new(Role::Client, Config::default());
+    pinged.handle_read(b"\x89\x00");
+    assert!(!pinged.close_is_next());
+}
