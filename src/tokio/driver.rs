@@ -323,10 +323,7 @@ impl Driver {
     /// Keeps `event` for the read path, after the ones kept before it.
     fn stash_push(&mut self, event: Event) {
         self.stash_closed |= matches!(event, Event::Failed(_) | Event::Message(Message::Close(_)));
-        self.stash_data |= matches!(
-            event,
-            Event::Message(Message::Text(_) | Message::Binary(_)) | Event::Chunk { .. }
-        );
+        self.stash_data |= is_data(&event);
         self.stash_bytes += event_cost(&event);
         self.stash.push_back(event);
     }
@@ -573,6 +570,14 @@ fn poll_read_into<R: AsyncRead + Unpin>(
     }
 }
 
+/// A data message, or a piece of one (streaming).
+fn is_data(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Message(Message::Text(_) | Message::Binary(_)) | Event::Chunk { .. }
+    )
+}
+
 /// What an event is worth in the stash.
 fn event_cost(event: &Event) -> usize {
     EVENT_OVERHEAD
@@ -722,9 +727,12 @@ pub(crate) fn poll_next_event<L: Link>(
     link: &mut L,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Event, Error>>> {
-    let hot = |event| match event {
-        Event::Message(Message::Text(_) | Message::Binary(_)) | Event::Chunk { .. } => Ok(event),
-        event => Err(event),
+    let hot = |event| {
+        if is_data(&event) {
+            Ok(event)
+        } else {
+            Err(event)
+        }
     };
     if let Some(event) = link.with(|d, _| d.next_buffered(hot)) {
         return Poll::Ready(Some(Ok(event)));
