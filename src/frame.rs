@@ -148,6 +148,7 @@ impl FrameHeader {
     /// opcode, a 64-bit length with its most significant bit set (RFC 6455
     /// §5.2), a fragmented control frame or one with a payload over 125 bytes
     /// (§5.5). Nothing is allocated and nothing is copied.
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Parsed<Self>, FrameError> {
         let [b0, b1, ..] = *buf else {
             return Ok(Parsed::Partial(2 - buf.len()));
@@ -298,13 +299,18 @@ pub fn extend_masked(out: &mut bytes::BytesMut, data: &[u8], key: [u8; 4]) {
 /// The loop works on 8-byte words with a rotated key and compiles to vector
 /// instructions; there is no `unsafe`.
 pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
-    let mut key = key;
-    key.rotate_left(offset % 4);
-    // The key twice, in memory order, whatever the endianness.
-    let mut doubled = [0u8; 8];
-    doubled[..4].copy_from_slice(&key);
-    doubled[4..].copy_from_slice(&key);
-    let wide = u64::from_ne_bytes(doubled);
+    // The key as a word in memory order, rotated so that its first byte is
+    // the one for `data[0]`: a byte rotation of the word, whose direction
+    // follows the endianness.
+    let word = u32::from_ne_bytes(key);
+    let shift = 8 * (offset % 4) as u32;
+    let word = if cfg!(target_endian = "little") {
+        word.rotate_right(shift)
+    } else {
+        word.rotate_left(shift)
+    };
+    // Both halves equal: the same in memory order whatever the endianness.
+    let wide = u64::from(word) << 32 | u64::from(word);
     let mut chunks = data.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let mut b = [0u8; 8];
@@ -312,8 +318,13 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
         let v = u64::from_ne_bytes(b) ^ wide;
         chunk.copy_from_slice(&v.to_ne_bytes());
     }
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= key[i % 4];
+    let rest = chunks.into_remainder();
+    let (four, tail) = rest.split_at_mut(if rest.len() >= 4 { 4 } else { 0 });
+    if let Ok(four) = <&mut [u8; 4]>::try_from(four) {
+        *four = (u32::from_ne_bytes(*four) ^ word).to_ne_bytes();
+    }
+    for (byte, k) in tail.iter_mut().zip(word.to_ne_bytes()) {
+        *byte ^= k;
     }
 }
 

@@ -336,6 +336,9 @@ impl Connection {
     /// Makes the memory pool, if there is one, cover the buffers plus
     /// `extra` bytes; `Err` with the pool's size if it cannot.
     fn cover_from_pool(&mut self, extra: usize) -> Result<(), usize> {
+        if self.pool.is_none() {
+            return Ok(());
+        }
         let in_use = self.buffer_usage();
         match &mut self.pool {
             Some(grant) => match grant.cover(in_use + extra) {

@@ -90,6 +90,7 @@ impl ReadBuf {
     }
 
     /// Hands out the first `n` received bytes, without copying.
+    #[inline]
     pub(super) fn split_to(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.filled);
         self.filled -= n;
