@@ -240,15 +240,22 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.release_lent();
+        // The commonest event first, without the detour through `Found`.
+        if self.pending_event.is_none() && self.frame.is_none() && self.state.accepts_input() {
+            if let Some((kind, n)) = self.small_whole_message() {
+                let data = self.read.split_to(n);
+                return Some(match kind {
+                    MessageKind::Binary => Event::Message(Message::Binary(data)),
+                    MessageKind::Text => self.text_event(data),
+                });
+            }
+        }
         Some(match self.poll_found()? {
             Found::Data { kind, at } => {
                 let data = self.take_owned(at);
                 match kind {
                     MessageKind::Binary => Event::Message(Message::Binary(data)),
-                    MessageKind::Text => match Utf8Bytes::try_from_bytes(data) {
-                        Ok(text) => Event::Message(Message::Text(text)),
-                        Err(_) => Event::Failed(self.on_failure(ProtocolError::InvalidUtf8)),
-                    },
+                    MessageKind::Text => self.text_event(data),
                 }
             }
             Found::Chunk {
@@ -337,6 +344,14 @@ impl Connection {
         })
     }
 
+    /// A whole text message's event: its text once validated, or the failure.
+    fn text_event(&mut self, data: Bytes) -> Event {
+        match Utf8Bytes::try_from_bytes(data) {
+            Ok(text) => Event::Message(Message::Text(text)),
+            Err(_) => Event::Failed(self.on_failure(ProtocolError::InvalidUtf8)),
+        }
+    }
+
     /// The payload `poll_event_ref` lends.
     fn lent_bytes(&self) -> &[u8] {
         match &self.lent {
@@ -417,8 +432,11 @@ impl Connection {
                 return None;
             }
             if self.frame.is_none() {
-                if let Some(found) = self.small_whole_message() {
-                    return Some(found);
+                if let Some((kind, n)) = self.small_whole_message() {
+                    return Some(Found::Data {
+                        kind,
+                        at: At::Read(n),
+                    });
                 }
                 match FrameHeader::parse(self.read.data()) {
                     Err(e) => return Some(Found::Failed(self.on_failure(e.into()))),
@@ -564,8 +582,11 @@ impl Connection {
     /// and [`whole_message`](Self::whole_message) give, without building a
     /// header or checking rules that cannot apply; anything else returns
     /// `None` and takes that path.
+    ///
+    /// Returns the message's kind and the length of its payload, unmasked
+    /// at the front of the read buffer.
     #[inline]
-    fn small_whole_message(&mut self) -> Option<Found> {
+    fn small_whole_message(&mut self) -> Option<(MessageKind, usize)> {
         let data = self.read.data();
         let (&[b0, b1], rest) = data.split_first_chunk::<2>()?;
         let kind = match b0 {
@@ -600,10 +621,7 @@ impl Connection {
             frame::apply_mask(&mut self.read.data_mut()[..len], key, 0);
         }
         self.timers.on_data();
-        Some(Found::Data {
-            kind,
-            at: At::Read(len),
-        })
+        Some((kind, len))
     }
 
     /// The common case in one step: a data frame that is a whole message
