@@ -293,7 +293,23 @@ impl Connection {
     #[must_use]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
         self.release_lent();
-        let (kind, at, chunk) = match self.poll_found()? {
+        let found = if self.pending_event.is_none()
+            && self.frame.is_none()
+            && self.state.accepts_input()
+        {
+            // The commonest event first, as in `poll_event`.
+            self.small_whole_message().map(|(kind, n)| Found::Data {
+                kind,
+                at: At::Read(n),
+            })
+        } else {
+            None
+        };
+        let found = match found {
+            Some(found) => found,
+            None => self.poll_found()?,
+        };
+        let (kind, at, chunk) = match found {
             Found::Data { kind, at } => (kind, at, None),
             Found::Chunk {
                 kind,
