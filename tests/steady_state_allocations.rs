@@ -171,12 +171,56 @@ fn sending_compressed_messages_allocates_nothing_per_message_for_every_window() 
     }
 }
 
+/// A large message framed into the send buffer (a client masks while it
+/// copies) and written out through `transmit_slices`/`advance_transmit`:
+/// once all of it is written, the buffer is given back, not kept at the
+/// size of the largest message ever sent; small messages then reuse one
+/// small buffer.
+fn a_send_buffer_written_out_is_given_back_after_a_large_message() {
+    let mut client = Connection::new(Role::Client, Config::default());
+    let drain = |conn: &mut Connection| loop {
+        let written = {
+            let mut slices = [std::io::IoSlice::new(&[]); 8];
+            let n = conn.transmit_slices(&mut slices);
+            slices[..n].iter().map(|s| s.len()).sum::<usize>()
+        };
+        if written == 0 {
+            break;
+        }
+        // Written in two parts, as a socket might take it.
+        conn.advance_transmit(written / 2);
+        conn.advance_transmit(written - written / 2);
+    };
+    client.send_binary(&[1u8; 10][..]).unwrap();
+    drain(&mut client);
+    let region = Region::new(GLOBAL);
+    client.send_binary(&vec![7u8; 512 * 1024][..]).unwrap();
+    drain(&mut client);
+    for _ in 0..1000 {
+        client.send_binary(&[1u8; 10][..]).unwrap();
+        drain(&mut client);
+    }
+    let stats = region.change();
+    // Growth by reallocation is counted in `bytes_allocated` too.
+    let held = stats.bytes_allocated as isize - stats.bytes_deallocated as isize;
+    assert!(
+        held < 4096,
+        "{held} bytes still held after the large message was written"
+    );
+    assert!(
+        stats.allocations <= 4,
+        "{} allocations for 1,001 messages",
+        stats.allocations
+    );
+}
+
 /// The measurements, one after the other in one test: the test harness
 /// allocates when a test ends, and the counter is global, so no other test
 /// may end while one measures.
 #[test]
 fn steady_state_allocations() {
     echoing_small_messages_allocates_nothing_per_message();
+    a_send_buffer_written_out_is_given_back_after_a_large_message();
     #[cfg(feature = "deflate")]
     receiving_compressed_messages_allocates_only_the_payload_for_every_window();
     #[cfg(feature = "deflate")]

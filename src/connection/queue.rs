@@ -86,6 +86,16 @@ impl SendQueue {
 
     /// Fills `out` with the queued bytes, in order; returns how many slices.
     fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        // Small frames only (the common case): one slice.
+        if self.chunks.is_empty() {
+            return match out.first_mut() {
+                Some(slot) if !self.tail.is_empty() => {
+                    *slot = IoSlice::new(&self.tail);
+                    1
+                }
+                _ => 0,
+            };
+        }
         let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
         let all = self.chunks.iter().map(|(c, _)| &c[..]).chain(tail);
         let mut n = 0;
@@ -113,7 +123,13 @@ impl SendQueue {
                 }
             } else {
                 let k = n.min(self.tail.len());
-                self.tail.advance(k);
+                if k == self.tail.len() {
+                    // All written: the buffer starts again from its front,
+                    // keeping its capacity (no reallocation next time).
+                    self.tail.clear();
+                } else {
+                    self.tail.advance(k);
+                }
                 // Packed frames end where the tail does; inside it, a
                 // boundary is not tracked, so a pong waits for the end.
                 self.at_boundary = self.tail.is_empty();
@@ -191,10 +207,16 @@ impl Connection {
 
     /// Puts the pending automatic pongs at the front of the queue, if no
     /// frame there is partly written: they go out ahead of queued data.
+    #[inline]
     fn queue_pongs(&mut self) {
-        if self.pending_pongs.is_empty() || !self.send.at_boundary {
-            return;
+        if !self.pending_pongs.is_empty() && self.send.at_boundary {
+            self.queue_pending_pongs();
         }
+    }
+
+    /// The work of [`queue_pongs`](Self::queue_pongs), out of the hot path.
+    #[cold]
+    fn queue_pending_pongs(&mut self) {
         let mut out = BytesMut::new();
         while let Some(payload) = self.pending_pongs.pop_front() {
             let mask = self.next_mask();

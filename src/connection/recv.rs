@@ -293,18 +293,16 @@ impl Connection {
     #[must_use]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
         self.release_lent();
-        let found = if self.pending_event.is_none()
-            && self.frame.is_none()
-            && self.state.accepts_input()
-        {
-            // The commonest event first, as in `poll_event`.
-            self.small_whole_message().map(|(kind, n)| Found::Data {
-                kind,
-                at: At::Read(n),
-            })
-        } else {
-            None
-        };
+        let found =
+            if self.pending_event.is_none() && self.frame.is_none() && self.state.accepts_input() {
+                // The commonest event first, as in `poll_event`.
+                self.small_whole_message().map(|(kind, n)| Found::Data {
+                    kind,
+                    at: At::Read(n),
+                })
+            } else {
+                None
+            };
         let found = match found {
             Some(found) => found,
             None => self.poll_found()?,

@@ -232,6 +232,7 @@ impl Connection {
 
     /// Fails a send of `needed` payload bytes that would take the queue past
     /// its limit or the connection past its memory budget.
+    #[inline]
     pub(super) fn check_room(&mut self, needed: usize) -> Result<(), Error> {
         let needed = needed + MAX_HEADER_LEN;
         let queued = self.buffered_amount();
@@ -289,6 +290,7 @@ impl Connection {
     }
 
     /// [`queue_frame`](Self::queue_frame), with RSV1 (a compressed message, RFC 7692 §6).
+    #[inline]
     fn queue_frame_rsv1(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: Payload<'_>) {
         if !opcode.is_control() {
             self.timers.on_data();
@@ -327,6 +329,7 @@ impl Connection {
 }
 
 /// Appends one frame to `out`, masked with `mask` if there is one.
+#[inline]
 pub(super) fn encode_frame(
     out: &mut BytesMut,
     fin: bool,

@@ -893,3 +893,23 @@ fn close_is_next_announces_a_close_frame_before_and_while_it_arrives() {
     pinged.handle_read(b"\x89\x00");
     assert!(!pinged.close_is_next());
 }
+
+#[test]
+fn a_drained_send_buffer_is_reused_from_its_front() {
+    // Small frames are packed into one buffer; once it is all written, the
+    // next frame goes to its front, in the same allocation.
+    let mut conn = server();
+    let mut front = None;
+    for round in 0..1000u32 {
+        conn.send_binary(&round.to_be_bytes()).unwrap();
+        let (at, len) = {
+            let mut slices = [std::io::IoSlice::new(&[]); 4];
+            assert_eq!(conn.transmit_slices(&mut slices), 1);
+            assert_eq!(&slices[0][2..], &round.to_be_bytes());
+            (slices[0].as_ptr() as usize, slices[0].len())
+        };
+        assert_eq!(*front.get_or_insert(at), at, "round {round}");
+        conn.advance_transmit(len);
+        assert_eq!(conn.buffered_amount(), 0);
+    }
+}
