@@ -55,25 +55,51 @@ thread_local! {
     };
 }
 
+impl Pool {
+    /// Draws a fresh pool from the OS once this one is used up.
+    fn refill_if_empty(&mut self) {
+        if self.used == self.bytes.len() {
+            // The OS generator does not fail on supported platforms; if it
+            // ever does, no safe mask key can be made.
+            getrandom::fill(&mut self.bytes).expect("the operating system's random source failed");
+            self.used = 0;
+        }
+    }
+}
+
 impl Entropy for OsEntropy {
     fn fill(&mut self, buf: &mut [u8]) {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             let mut buf = &mut buf[..];
             while !buf.is_empty() {
-                if pool.used == pool.bytes.len() {
-                    // The OS generator does not fail on supported platforms;
-                    // if it ever does, no safe mask key can be made.
-                    getrandom::fill(&mut pool.bytes)
-                        .expect("the operating system's random source failed");
-                    pool.used = 0;
-                }
+                pool.refill_if_empty();
                 let n = buf.len().min(pool.bytes.len() - pool.used);
                 buf[..n].copy_from_slice(&pool.bytes[pool.used..pool.used + n]);
                 pool.used += n;
                 buf = &mut buf[n..];
             }
         });
+    }
+
+    /// One key per frame: four bytes of the pool, which holds a multiple
+    /// of four, so a key never straddles two draws.
+    fn mask_key(&mut self) -> [u8; 4] {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.bytes.len() - pool.used < 4 {
+                pool.used = pool.bytes.len();
+            }
+            pool.refill_if_empty();
+            let at = pool.used;
+            pool.used += 4;
+            [
+                pool.bytes[at],
+                pool.bytes[at + 1],
+                pool.bytes[at + 2],
+                pool.bytes[at + 3],
+            ]
+        })
     }
 
     fn memory_usage(&self) -> usize {
@@ -134,5 +160,18 @@ mod tests {
         // 150 zero bytes from a CSPRNG would be a broken generator.
         assert!(big.iter().any(|&b| b != 0));
         assert_ne!(e.mask_key(), e.mask_key());
+    }
+
+    #[test]
+    fn os_mask_keys_cross_refills_whatever_was_drawn_before() {
+        let mut e = OsEntropy::new();
+        for odd in [1usize, 2, 3, 4093] {
+            let mut skew = vec![0u8; odd];
+            e.fill(&mut skew);
+            // Over two pools' worth of keys: none repeats in practice.
+            let keys: std::collections::HashSet<[u8; 4]> =
+                (0..2100).map(|_| e.mask_key()).collect();
+            assert!(keys.len() > 2090, "{} distinct keys of 2100", keys.len());
+        }
     }
 }
