@@ -377,9 +377,16 @@ impl Connection {
     }
 
     /// Ends the lend of the last `poll_event_ref`.
+    #[inline]
     pub(super) fn release_lent(&mut self) {
-        if let Lent::Read(n) = std::mem::take(&mut self.lent) {
-            self.read.advance(n);
+        match self.lent {
+            // Nothing lent: nothing to move or drop.
+            Lent::Nothing => {}
+            Lent::Read(n) => {
+                self.lent = Lent::Nothing;
+                self.read.advance(n);
+            }
+            _ => self.lent = Lent::Nothing,
         }
     }
 
