@@ -606,7 +606,7 @@ impl Connection {
     ///
     /// Returns the message's kind and the length of its payload, unmasked
     /// at the front of the read buffer.
-    #[inline]
+    #[inline(always)]
     fn small_whole_message(&mut self) -> Option<(MessageKind, usize)> {
         let data = self.read.data();
         let (&[b0, b1], rest) = data.split_first_chunk::<2>()?;
@@ -633,9 +633,12 @@ impl Connection {
         {
             return None;
         }
+        // In bounds: the whole frame is buffered.
         let key = masked.then(|| {
             let at = 2 + ext;
-            [data[at], data[at + 1], data[at + 2], data[at + 3]]
+            let mut key = [0; 4];
+            key.copy_from_slice(&data[at..at + 4]);
+            key
         });
         self.read.advance(header_len);
         if let Some(key) = key {
