@@ -241,14 +241,12 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         self.release_lent();
         // The commonest event first, without the detour through `Found`.
-        if self.pending_event.is_none() && self.frame.is_none() && self.state.accepts_input() {
-            if let Some((kind, n)) = self.small_whole_message() {
-                let data = self.read.split_to(n);
-                return Some(match kind {
-                    MessageKind::Binary => Event::Message(Message::Binary(data)),
-                    MessageKind::Text => self.text_event(data),
-                });
-            }
+        if let Some((kind, n)) = self.small_whole_message() {
+            let data = self.read.split_to(n);
+            return Some(match kind {
+                MessageKind::Binary => Event::Message(Message::Binary(data)),
+                MessageKind::Text => self.text_event(data),
+            });
         }
         Some(match self.poll_found()? {
             Found::Data { kind, at } => {
@@ -293,18 +291,12 @@ impl Connection {
     #[must_use]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
         self.release_lent();
-        let found =
-            if self.pending_event.is_none() && self.frame.is_none() && self.state.accepts_input() {
-                // The commonest event first, as in `poll_event`.
-                self.small_whole_message().map(|(kind, n)| Found::Data {
-                    kind,
-                    at: At::Read(n),
-                })
-            } else {
-                None
-            };
-        let found = match found {
-            Some(found) => found,
+        // The commonest event first, as in `poll_event`.
+        let found = match self.small_whole_message() {
+            Some((kind, n)) => Found::Data {
+                kind,
+                at: At::Read(n),
+            },
             None => self.poll_found()?,
         };
         let (kind, at, chunk) = match found {
@@ -608,6 +600,11 @@ impl Connection {
     /// at the front of the read buffer.
     #[inline(always)]
     fn small_whole_message(&mut self) -> Option<(MessageKind, usize)> {
+        // Nothing else comes first: no failure to report, no frame under
+        // way, input still accepted.
+        if self.pending_event.is_some() || self.frame.is_some() || !self.state.accepts_input() {
+            return None;
+        }
         let data = self.read.data();
         let (&[b0, b1], rest) = data.split_first_chunk::<2>()?;
         let kind = match b0 {
