@@ -82,8 +82,9 @@ impl Entropy for OsEntropy {
         });
     }
 
-    /// One key per frame: four bytes of the pool, which holds a multiple
-    /// of four, so a key never straddles two draws.
+    /// One key per frame: the pool's next four bytes. Fewer than four left
+    /// (after a `fill` of another length) are skipped, so a key never
+    /// straddles two draws and no byte is handed out twice.
     fn mask_key(&mut self) -> [u8; 4] {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
