@@ -36,12 +36,80 @@ impl Connection {
     /// assert_eq!(&conn.poll_transmit().unwrap()[..], b"\x81\x02hi");
     /// ```
     pub fn send_text<'a>(&mut self, text: impl Into<TextPayload<'a>>) -> Result<(), Error> {
-        self.send_message_with(MessageKind::Text, text.into().into(), true)
+        let payload: Payload<'_> = text.into().into();
+        if self.send_small(MessageKind::Text, payload.as_slice(), true) {
+            return Ok(());
+        }
+        self.send_message_with(MessageKind::Text, payload, true)
     }
 
     /// Sends a whole binary message.
     pub fn send_binary<'a>(&mut self, data: impl Into<Payload<'a>>) -> Result<(), Error> {
-        self.send_message_with(MessageKind::Binary, data.into(), true)
+        let payload = data.into();
+        if self.send_small(MessageKind::Binary, payload.as_slice(), true) {
+            return Ok(());
+        }
+        self.send_message_with(MessageKind::Binary, payload, true)
+    }
+
+    /// The commonest send, framed straight into the send buffer without the
+    /// general path's steps: a whole message with a 7- or 16-bit length
+    /// (under [`ZERO_COPY_MIN`] in the server role, where larger shared
+    /// payloads are queued uncopied), not to be compressed, with no
+    /// fragmented message under way, the close not sent, no memory budget
+    /// or pool to consult, and room in the queue. Anything else returns
+    /// false having done nothing, and the general path sends it or says why
+    /// not; both frame it alike (`tests/send_paths.rs`).
+    #[inline(always)]
+    fn send_small(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> bool {
+        let len = data.len();
+        let server = self.role == Role::Server;
+        if len > usize::from(u16::MAX)
+            || (server && len >= ZERO_COPY_MIN)
+            || self.sending.is_some()
+            || self.state.close_sent()
+            || self.config.memory_budget.is_some()
+            || self.pool.is_some()
+            || (compress && self.compression.as_ref().is_some_and(|c| c.wants(len)))
+            || self.buffered_amount() + len + MAX_HEADER_LEN > self.config.max_send_queue
+        {
+            return false;
+        }
+        self.timers.on_data();
+        // RFC 6455 §5.2: FIN set, RSV clear, the shortest length encoding,
+        // then the masking key from a client.
+        let b0 = 0x80 | opcode_for(kind).as_u8();
+        let out = &mut self.send.tail;
+        if server && len <= 125 {
+            out.reserve(2 + len);
+            out.put_slice(&[b0, len as u8]);
+            out.put_slice(data);
+            return true;
+        }
+        let mut head = [0u8; 8];
+        head[0] = b0;
+        let mut n = if len <= 125 {
+            head[1] = len as u8;
+            2
+        } else {
+            head[1] = 126;
+            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
+        };
+        if server {
+            out.reserve(n + len);
+            out.put_slice(&head[..n]);
+            out.put_slice(data);
+        } else {
+            let key = self.entropy.mask_key();
+            head[1] |= 0x80;
+            head[n..n + 4].copy_from_slice(&key);
+            n += 4;
+            out.reserve(n + len);
+            out.put_slice(&head[..n]);
+            frame::extend_masked(out, data, key);
+        }
+        true
     }
 
     /// Sends `message`: a text or binary message, a ping, a pong, or a close
