@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 use wsproto::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
-use wsproto::{Config, Connection, Event, Role};
+use wsproto::{Config, Connection, Event, EventRef, Role};
 
 /// One frame as a peer, well-behaved or not, might send it.
 #[derive(Debug, Clone)]
@@ -92,7 +92,17 @@ fn encode(frames: &[Frame]) -> Vec<u8> {
 }
 
 /// Everything observable: each event, then the state at the end.
-fn run(role: Role, config: Config, wire: &[u8], cuts: &[usize]) -> Vec<String> {
+///
+/// `eof`: the transport ends after the last byte; `by_ref`: events are
+/// taken lent (`poll_event_ref`) instead of owned.
+fn run(
+    role: Role,
+    config: Config,
+    wire: &[u8],
+    cuts: &[usize],
+    eof: bool,
+    by_ref: bool,
+) -> Vec<String> {
     let mut conn = Connection::new(role, config);
     let mut seen = Vec::new();
     let mut at = 0;
@@ -102,19 +112,12 @@ fn run(role: Role, config: Config, wire: &[u8], cuts: &[usize]) -> Vec<String> {
     for end in ends {
         conn.handle_read(&wire[at..end]);
         at = end;
-        while let Some(event) = conn.poll_event() {
-            let failed = matches!(event, Event::Failed(_));
-            seen.push(format!("{event:?}"));
-            if failed {
-                break;
-            }
-        }
-        // A server's frames carry no mask, so its bytes are deterministic.
-        if role == Role::Server {
-            while let Some(out) = conn.poll_transmit() {
-                seen.push(format!("out {out:?}"));
-            }
-        }
+        drain(&mut conn, role, by_ref, &mut seen);
+    }
+    if eof {
+        conn.handle_eof();
+        seen.push("eof".into());
+        drain(&mut conn, role, by_ref, &mut seen);
     }
     seen.push(format!(
         "state {:?} close {:?} failure {:?} buffered {}",
@@ -124,6 +127,33 @@ fn run(role: Role, config: Config, wire: &[u8], cuts: &[usize]) -> Vec<String> {
         conn.buffered_amount()
     ));
     seen
+}
+
+/// Takes every event the connection has now, and what it queued to send.
+fn drain(conn: &mut Connection, role: Role, by_ref: bool, seen: &mut Vec<String>) {
+    loop {
+        let (text, failed) = if by_ref {
+            match conn.poll_event_ref() {
+                Some(event) => (format!("{event:?}"), matches!(event, EventRef::Failed(_))),
+                None => break,
+            }
+        } else {
+            match conn.poll_event() {
+                Some(event) => (format!("{event:?}"), matches!(event, Event::Failed(_))),
+                None => break,
+            }
+        };
+        seen.push(text);
+        if failed {
+            break;
+        }
+    }
+    // A server's frames carry no mask, so its bytes are deterministic.
+    if role == Role::Server {
+        while let Some(out) = conn.poll_transmit() {
+            seen.push(format!("out {out:?}"));
+        }
+    }
 }
 
 proptest! {
@@ -136,15 +166,29 @@ proptest! {
         server in any::<bool>(),
         small_limits in any::<bool>(),
         unmasked_ok in any::<bool>(),
+        eof in any::<bool>(),
+        by_ref in any::<bool>(),
+        keep in any::<usize>(),
     ) {
         let role = if server { Role::Server } else { Role::Client };
         let mut config = Config::default().accept_unmasked_frames(unmasked_ok);
         if small_limits {
             config = config.max_frame_size(100).max_message_size(200);
         }
-        let wire = encode(&frames);
-        let fast = run(role, config.clone(), &wire, &cuts);
-        let general = run(role, config.memory_budget(Some(usize::MAX / 2)), &wire, &cuts);
+        let mut wire = encode(&frames);
+        if eof {
+            // The transport may end anywhere, mid-frame too.
+            wire.truncate(keep % (wire.len() + 1));
+        }
+        let fast = run(role, config.clone(), &wire, &cuts, eof, by_ref);
+        let general = run(
+            role,
+            config.memory_budget(Some(usize::MAX / 2)),
+            &wire,
+            &cuts,
+            eof,
+            by_ref,
+        );
         prop_assert_eq!(fast, general);
     }
 }

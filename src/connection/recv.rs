@@ -248,6 +248,9 @@ impl Connection {
                 MessageKind::Text => self.text_event(data),
             });
         }
+        if self.drained() {
+            return None;
+        }
         Some(match self.poll_found()? {
             Found::Data { kind, at } => {
                 let data = self.take_owned(at);
@@ -297,6 +300,7 @@ impl Connection {
                 kind,
                 at: At::Read(n),
             },
+            None if self.drained() => return None,
             None => self.poll_found()?,
         };
         let (kind, at, chunk) = match found {
@@ -584,6 +588,20 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// Nothing is buffered and nothing else is due: the general path would
+    /// find no frame, keep the (empty) buffer, have no pool to trim and no
+    /// end of input to report, so the caller's loop ends here at once.
+    #[inline(always)]
+    fn drained(&self) -> bool {
+        self.read.len() == 0
+            && self.pending_event.is_none()
+            && self.frame.is_none()
+            && !self.state.at_eof()
+            && self.pool.is_none()
+            && self.config.memory_budget.is_none()
+            && (self.message.is_some() || self.timers.running() || !self.read.is_large_and_empty())
     }
 
     /// The commonest frame of all, read straight off its first bytes: a

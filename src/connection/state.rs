@@ -80,6 +80,11 @@ impl Lifecycle {
     }
 
     /// A close frame was sent (or queued): no frame may follow it.
+    /// The peer closed the transport.
+    pub(super) fn at_eof(&self) -> bool {
+        self.eof
+    }
+
     pub(super) fn close_sent(&self) -> bool {
         self.sent.is_some()
     }
