@@ -128,10 +128,17 @@ impl ReadBuf {
 /// time); with one, the new capacity doubles as well but stops at `limit`
 /// (never below what is needed), so that a memory budget that counts
 /// capacity is not overrun by the growth policy.
+#[inline]
 pub(super) fn reserve_within(buf: &mut BytesMut, additional: usize, limit: Option<usize>) {
     if buf.capacity() - buf.len() >= additional {
         return;
     }
+    grow_within(buf, additional, limit);
+}
+
+/// [`reserve_within`] when the spare capacity is short.
+#[cold]
+fn grow_within(buf: &mut BytesMut, additional: usize, limit: Option<usize>) {
     let Some(limit) = limit else {
         buf.reserve(additional);
         return;

@@ -196,9 +196,19 @@ impl Connection {
         self.read.lend(len, limit)
     }
 
-    /// With a memory budget, the capacity the read buffer may grow to
-    /// without passing it.
+    /// With a memory budget or a shared pool, the capacity the read buffer
+    /// may grow to without passing either.
+    #[inline]
     fn read_buffer_limit(&self) -> Option<usize> {
+        if self.config.memory_budget.is_none() && self.pool.is_none() {
+            return None;
+        }
+        self.bounded_read_limit()
+    }
+
+    /// [`read_buffer_limit`](Self::read_buffer_limit) under a memory budget or pool.
+    #[cold]
+    fn bounded_read_limit(&self) -> Option<usize> {
         let budget = self
             .config
             .memory_budget
@@ -295,14 +305,29 @@ impl Connection {
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
         self.release_lent();
         // The commonest event first, as in `poll_event`.
-        let found = match self.small_whole_message() {
-            Some((kind, n)) => Found::Data {
-                kind,
-                at: At::Read(n),
-            },
-            None if self.drained() => return None,
-            None => self.poll_found()?,
-        };
+        if let Some((kind, n)) = self.small_whole_message() {
+            self.lent = Lent::Read(n);
+            if kind == MessageKind::Text
+                && simdutf8::basic::from_utf8(&self.read.data()[..n]).is_err()
+            {
+                self.release_lent();
+                return Some(EventRef::Failed(
+                    self.on_failure(ProtocolError::InvalidUtf8),
+                ));
+            }
+            let data = &self.read.data()[..n];
+            return Some(match kind {
+                MessageKind::Binary => EventRef::Binary(data),
+                MessageKind::Text => match simdutf8::basic::from_utf8(data) {
+                    Ok(text) => EventRef::Text(text),
+                    Err(_) => unreachable!("validated above"),
+                },
+            });
+        }
+        if self.drained() {
+            return None;
+        }
+        let found = self.poll_found()?;
         let (kind, at, chunk) = match found {
             Found::Data { kind, at } => (kind, at, None),
             Found::Chunk {
