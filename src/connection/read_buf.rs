@@ -140,7 +140,10 @@ pub(super) fn reserve_within(buf: &mut BytesMut, additional: usize, limit: Optio
 #[cold]
 fn grow_within(buf: &mut BytesMut, additional: usize, limit: Option<usize>) {
     let Some(limit) = limit else {
-        buf.reserve(additional);
+        // Room for [`RETAIN`] bytes at least: small reads then fill an
+        // allocation many times over before it is reclaimed or regrown,
+        // and an idle connection keeps no more than that.
+        buf.reserve(additional.max(RETAIN.saturating_sub(buf.len())));
         return;
     };
     let needed = buf.len() + additional;
