@@ -108,6 +108,16 @@ impl SendQueue {
 
     /// Drops the first `n` queued bytes (all of them, if fewer are queued).
     fn advance(&mut self, n: usize) {
+        if self.chunks.is_empty() && n >= self.tail.len() {
+            // The commonest case: the packed frames all written at once.
+            self.sent += self.tail.len() as u64;
+            self.tail.clear();
+            self.at_boundary = true;
+            if self.tail.capacity() > RETAIN_SEND_BUFFER {
+                self.tail = BytesMut::new();
+            }
+            return;
+        }
         let n = n.min(self.len());
         self.sent += n as u64;
         let mut n = n;
