@@ -56,12 +56,21 @@ pub(super) struct Timers {
 /// is given back.
 const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The earlier of two deadlines, either of which may be unset.
+#[inline]
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl Timers {
+    #[inline]
     fn earliest(&self) -> Option<Instant> {
-        [self.keepalive, self.pong, self.idle, self.close, self.send]
+        [self.pong, self.idle, self.close, self.send]
             .into_iter()
-            .flatten()
-            .min()
+            .fold(self.keepalive, earlier)
     }
 
     /// `handle_timeout` has been called: time is known.
@@ -115,7 +124,7 @@ impl Connection {
             .last_received
             .filter(|_| self.read.is_large_and_empty() && self.message.is_none())
             .map(|at| at + QUIET);
-        [t.earliest(), release].into_iter().flatten().min()
+        earlier(t.earliest(), release)
     }
 
     /// Input: the time is now `now`. Fires what is due; does nothing when
