@@ -718,7 +718,7 @@ pub(crate) fn poll_next<L: Link>(
     if let Some(message) = link.with(|d, _| d.next_buffered(hot)) {
         return Poll::Ready(Some(Ok(message)));
     }
-    poll_next_event(link, cx).map(|item| item.map(into_message))
+    poll_next_driven(link, cx).map(|item| item.map(into_message))
 }
 
 /// The next event (a message, or a piece of one in streaming mode),
@@ -737,6 +737,15 @@ pub(crate) fn poll_next_event<L: Link>(
     if let Some(event) = link.with(|d, _| d.next_buffered(hot)) {
         return Poll::Ready(Some(Ok(event)));
     }
+    poll_next_driven(link, cx)
+}
+
+/// [`poll_next_event`] past its hot path (which the caller just tried): the
+/// timers, the stash, the writes and the reads.
+fn poll_next_driven<L: Link>(
+    link: &mut L,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Event, Error>>> {
     let waker = link.with(|d, _| d.enter(Side::Read, cx.waker()));
     let mut fcx = Context::from_waker(&waker);
     loop {
