@@ -132,17 +132,27 @@ fn run(conn: &mut Connection, command: &Command, wire: &mut Vec<u8>) -> String {
 }
 
 fn connection(role: Role, config: Config, deflate: Option<usize>) -> Connection {
-    let mut negotiated = Negotiated::new();
-    let mut config = config;
-    #[cfg(feature = "deflate")]
-    if let Some(threshold) = deflate {
-        use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
-        config = config.deflate(DeflateConfig::default().compression_threshold(threshold));
-        negotiated = negotiated.deflate(NegotiatedDeflate::new(15, false, 15, false));
-    }
-    #[cfg(not(feature = "deflate"))]
-    let _ = deflate;
+    let (config, negotiated) = with_deflate(config, deflate);
     Connection::from_parts(role, config, Box::new(SeededEntropy::new(11)), negotiated)
+}
+
+/// permessage-deflate agreed, compressing messages from `threshold` bytes.
+#[cfg(feature = "deflate")]
+fn with_deflate(config: Config, threshold: Option<usize>) -> (Config, Negotiated) {
+    use wsproto::extensions::{DeflateConfig, NegotiatedDeflate};
+    match threshold {
+        Some(threshold) => (
+            config.deflate(DeflateConfig::default().compression_threshold(threshold)),
+            Negotiated::new().deflate(NegotiatedDeflate::new(15, false, 15, false)),
+        ),
+        None => (config, Negotiated::new()),
+    }
+}
+
+/// Without the `deflate` feature nothing is compressed.
+#[cfg(not(feature = "deflate"))]
+fn with_deflate(config: Config, _threshold: Option<usize>) -> (Config, Negotiated) {
+    (config, Negotiated::new())
 }
 
 proptest! {
