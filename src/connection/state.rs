@@ -79,12 +79,12 @@ impl Lifecycle {
         matches!(self.phase, State::Open | State::CloseSent)
     }
 
-    /// A close frame was sent (or queued): no frame may follow it.
     /// The peer closed the transport.
     pub(super) fn at_eof(&self) -> bool {
         self.eof
     }
 
+    /// A close frame was sent (or queued): no frame may follow it.
     pub(super) fn close_sent(&self) -> bool {
         self.sent.is_some()
     }
