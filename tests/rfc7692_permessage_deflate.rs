@@ -467,6 +467,140 @@ fn memory_budget_caps_what_a_message_inflates_to() {
     );
 }
 
+// ----- the allocation inflated messages reuse -----
+
+/// A message as a compressing client sends it: `len` bytes of text that
+/// compress (a counter's digits) marked with `seed`.
+fn text_of(len: usize, seed: usize) -> String {
+    let mut text = format!("{seed}:");
+    let mut i = 0;
+    while text.len() < len {
+        text.push_str(&format!("{} ", i * 7 + seed));
+        i += 1;
+    }
+    text.truncate(len.max(text.find(':').unwrap() + 1));
+    text
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// A payload the caller still holds is never written over by the
+    /// messages after it, whichever of them it keeps, drops or borrows
+    /// (`poll_event_ref`), small or past the 64 KiB kept from message to
+    /// message, with or without context takeover.
+    #[test]
+    fn payloads_held_by_the_caller_are_never_overwritten(
+        msgs in proptest::collection::vec(
+            (
+                proptest::prop_oneof![0usize..300, 300usize..5000, 60_000usize..70_000],
+                0u8..3,
+            ),
+            1..24,
+        ),
+        no_context_takeover: bool,
+    ) {
+        let negotiated = NegotiatedDeflate::new(15, no_context_takeover, 15, no_context_takeover);
+        let mut client = deflating(Role::Client, negotiated);
+        let mut server = deflating(Role::Server, negotiated);
+        let mut held = Vec::new();
+        for (i, (len, how)) in msgs.iter().enumerate() {
+            let text = text_of(*len, i);
+            client.send_text(&text).unwrap();
+            let wire = sent(&mut client);
+            assert_ne!(wire[0] & 0x40, 0, "compressed");
+            server.handle_read(&wire);
+            match how {
+                // Kept.
+                0 => match server.poll_event() {
+                    Some(Event::Message(Message::Text(got))) => held.push((got, text)),
+                    other => panic!("{other:?}"),
+                },
+                // Dropped at once.
+                1 => match server.poll_event() {
+                    Some(Event::Message(Message::Text(got))) => proptest::prop_assert_eq!(&*got, &text),
+                    other => panic!("{other:?}"),
+                },
+                // Borrowed.
+                _ => match server.poll_event_ref() {
+                    Some(wsproto::EventRef::Text(got)) => proptest::prop_assert_eq!(got, &text),
+                    other => panic!("{other:?}"),
+                },
+            }
+            proptest::prop_assert_eq!(server.poll_event(), None);
+        }
+        for (got, text) in held {
+            proptest::prop_assert_eq!(&*got, &text);
+        }
+    }
+}
+
+#[test]
+fn memory_usage_counts_the_allocation_kept_for_the_next_message_until_the_connection_is_quiet() {
+    let mut client = deflating(Role::Client, takeover());
+    let mut server = deflating(Role::Server, takeover());
+    let start = std::time::Instant::now();
+    server.handle_timeout(start);
+    let mut receive = |server: &mut Connection, seed| {
+        client.send_text(text_of(20_000, seed)).unwrap();
+        let wire = sent(&mut client);
+        assert!(matches!(
+            &events(server, &wire)[..],
+            [Event::Message(Message::Text(t))] if t.len() == 20_000
+        ));
+    };
+    receive(&mut server, 1);
+    let kept = server.memory_usage();
+    // First the input is dated (the deadline is the last time given,
+    // already past), then a second of quiet gives the allocation back.
+    assert_eq!(server.poll_timeout(), Some(start));
+    server.handle_timeout(start);
+    assert_eq!(server.memory_usage(), kept, "kept while not quiet");
+    let deadline = server.poll_timeout().expect("a deadline to give it back");
+    assert_eq!(deadline, start + std::time::Duration::from_secs(1));
+    server.handle_timeout(deadline);
+    let quiet = server.memory_usage();
+    assert!(
+        kept >= quiet + 20_000,
+        "kept {kept} bytes, {quiet} once quiet"
+    );
+    assert_eq!(server.poll_timeout(), None, "nothing left to give back");
+    // The next message allocates again, and its allocation is counted.
+    receive(&mut server, 2);
+    assert!(server.memory_usage() >= quiet + 20_000);
+}
+
+#[test]
+fn with_a_memory_budget_no_allocation_is_kept_between_messages() {
+    let mut client = deflating(Role::Client, takeover());
+    let config = Config::default()
+        .deflate(DeflateConfig::default())
+        .memory_budget(Some(1 << 20));
+    let mut server =
+        Connection::with_negotiated(Role::Server, config, Negotiated::new().deflate(takeover()));
+    let mut usage = Vec::new();
+    for seed in 0..3 {
+        client.send_text(text_of(20_000, seed)).unwrap();
+        let wire = sent(&mut client);
+        assert_eq!(events(&mut server, &wire).len(), 1);
+        usage.push(server.memory_usage());
+    }
+    // What remains is the zlib state and the window copy (at most 32 KiB),
+    // the same after each message: no 20 KB output buffer.
+    assert_eq!(usage[1], usage[2], "{usage:?}");
+    let without = {
+        let mut client = deflating(Role::Client, takeover());
+        let mut server = deflating(Role::Server, takeover());
+        for seed in 0..3 {
+            client.send_text(text_of(20_000, seed)).unwrap();
+            let wire = sent(&mut client);
+            assert_eq!(events(&mut server, &wire).len(), 1);
+        }
+        server.memory_usage()
+    };
+    assert!(without >= usage[2] + 20_000, "{without} against {usage:?}");
+}
+
 // ----- RFC 7692 §7.2.2, §7.2.3.4: the LZ77 window across BFINAL blocks -----
 
 /// How a [`BfinalPeer`] ends a compressed message.

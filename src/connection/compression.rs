@@ -31,9 +31,14 @@ pub(super) fn compress_alone(message: &[u8], window_bits: u8, level: u32) -> (u8
 
 #[cfg(feature = "deflate")]
 mod with_deflate {
+    use bytes::Bytes;
+
     use crate::deflate::{Compressor, Decompressor, InflateError};
     use crate::extensions::{DeflateConfig, NegotiatedDeflate};
     use crate::ProtocolError;
+
+    /// The largest allocation of inflated output kept for the next message.
+    const RETAIN_INFLATED: usize = 64 * 1024;
 
     /// The codec of one connection: one compressor and one decompressor,
     /// each made when the first message needs it (a connection that sends
@@ -49,6 +54,15 @@ mod with_deflate {
         threshold: usize,
         /// Where messages are compressed before they are framed.
         scratch: Vec<u8>,
+        /// What the message being received has inflated to and not yet
+        /// handed out.
+        inflated: Vec<u8>,
+        /// The last inflated payload handed out, shared with the caller,
+        /// and the size of its allocation (at most 64 KiB): once the caller
+        /// has dropped it, the next message inflates into that allocation
+        /// instead of freeing it and allocating another (a `Vec` still, so
+        /// it grows without being zeroed and never past the limit).
+        handed_out: Option<(Bytes, usize)>,
     }
 
     impl Compression {
@@ -69,6 +83,8 @@ mod with_deflate {
                 decompressor: None,
                 threshold: config.get_compression_threshold(),
                 scratch: Vec::new(),
+                inflated: Vec::new(),
+                handed_out: None,
             }
         }
 
@@ -106,19 +122,34 @@ mod with_deflate {
             }
         }
 
-        /// Inflates the next piece of a compressed message into `out`.
+        /// A compressed message starts: takes back the allocation of the
+        /// last payload handed out if the caller has dropped it, or else
+        /// lets it go.
+        pub(crate) fn start_inflating(&mut self) {
+            if let Some((last, _)) = self.handed_out.take() {
+                if self.inflated.capacity() == 0 {
+                    // Only the allocation comes back: no byte is copied.
+                    if let Ok(mut last) = last.try_into_mut() {
+                        last.clear();
+                        self.inflated = Vec::from(last);
+                    }
+                }
+            }
+        }
+
+        /// Inflates the next piece of a compressed message, appending to
+        /// [`inflated`](Self::inflated).
         pub(crate) fn decompress(
             &mut self,
             input: &[u8],
             last: bool,
-            out: &mut Vec<u8>,
             limit: usize,
         ) -> Result<(), ProtocolError> {
             let negotiated = &self.negotiated;
             let decompressor = self
                 .decompressor
                 .get_or_insert_with(|| Decompressor::new(negotiated));
-            match decompressor.decompress(input, last, out, limit) {
+            match decompressor.decompress(input, last, &mut self.inflated, limit) {
                 Ok(_) => Ok(()),
                 // The size the message reached when inflation stopped.
                 Err(InflateError::TooLarge { size, limit }) => {
@@ -129,6 +160,53 @@ mod with_deflate {
                 }
                 Err(_) => Err(ProtocolError::InvalidCompressedData),
             }
+        }
+
+        /// The inflated bytes not yet handed out.
+        pub(crate) fn inflated(&self) -> &[u8] {
+            &self.inflated
+        }
+
+        /// Hands the inflated bytes out. With `keep`, a share of their
+        /// allocation is kept, to be reclaimed by the next message once the
+        /// caller has dropped them ([`start_inflating`](Self::start_inflating)).
+        pub(crate) fn take_inflated(&mut self, keep: bool) -> Bytes {
+            let inflated = std::mem::take(&mut self.inflated);
+            let capacity = inflated.capacity();
+            let bytes = Bytes::from(inflated);
+            if keep && capacity <= RETAIN_INFLATED && self.handed_out.is_none() {
+                self.handed_out = Some((bytes.clone(), capacity));
+            }
+            bytes
+        }
+
+        /// Forgets the inflated bytes, after they were lent; with `keep`,
+        /// their allocation stays for the next message.
+        pub(crate) fn clear_inflated(&mut self, keep: bool) {
+            if keep && self.inflated.capacity() <= RETAIN_INFLATED {
+                self.inflated.clear();
+            } else {
+                self.inflated = Vec::new();
+            }
+        }
+
+        /// Frees the inflated bytes, and the share of the last payload
+        /// handed out.
+        pub(crate) fn drop_inflated(&mut self) {
+            self.inflated = Vec::new();
+            self.handed_out = None;
+        }
+
+        /// An allocation is kept for the next message and nothing in it
+        /// waits to be handed out: what going quiet gives back.
+        pub(crate) fn keeps_inflated(&self) -> bool {
+            self.inflated.is_empty() && (self.inflated.capacity() > 0 || self.handed_out.is_some())
+        }
+
+        /// Bytes held for inflated output: the message's, and the
+        /// allocation kept from the last payload handed out.
+        pub(crate) fn inflated_capacity(&self) -> usize {
+            self.inflated.capacity() + self.handed_out.as_ref().map_or(0, |(_, cap)| *cap)
         }
 
         /// Bytes held: the zlib states made so far (as measured, see the
@@ -171,13 +249,40 @@ mod without_deflate {
             match *self {}
         }
 
+        pub(crate) fn start_inflating(&mut self) {
+            match *self {}
+        }
+
         pub(crate) fn decompress(
             &mut self,
             _: &[u8],
             _: bool,
-            _: &mut Vec<u8>,
             _: usize,
         ) -> Result<(), ProtocolError> {
+            match *self {}
+        }
+
+        pub(crate) fn inflated(&self) -> &[u8] {
+            match *self {}
+        }
+
+        pub(crate) fn take_inflated(&mut self, _: bool) -> bytes::Bytes {
+            match *self {}
+        }
+
+        pub(crate) fn clear_inflated(&mut self, _: bool) {
+            match *self {}
+        }
+
+        pub(crate) fn drop_inflated(&mut self) {
+            match *self {}
+        }
+
+        pub(crate) fn keeps_inflated(&self) -> bool {
+            match *self {}
+        }
+
+        pub(crate) fn inflated_capacity(&self) -> usize {
             match *self {}
         }
 

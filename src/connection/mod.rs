@@ -303,8 +303,10 @@ impl Connection {
     }
 
     /// Bytes the connection holds: the read buffer, a message being
-    /// reassembled, the send queue, pending pongs, the compression state and
-    /// the connection itself. Payloads already handed out are the caller's
+    /// reassembled or inflated (and the allocation kept from the last
+    /// inflated payload handed out, for the next message to reuse), the send
+    /// queue, pending pongs, the compression state and the connection
+    /// itself. Payloads already handed out are the caller's
     /// (a received data payload keeps the read allocation it was sliced
     /// from alive while it is held; see [`Event`]).
     pub fn memory_usage(&self) -> usize {

@@ -58,10 +58,9 @@ pub(super) struct InMessage {
     parts: Option<BytesMut>,
     /// In streaming mode, whether a piece of this message was handed out.
     chunk_sent: bool,
-    /// RSV1 was set on the first frame: the message is compressed (RFC 7692 §6).
+    /// RSV1 was set on the first frame: the message is compressed (RFC 7692 §6);
+    /// it inflates into the codec's output buffer.
     compressed: bool,
-    /// A compressed message's inflated bytes not yet handed out.
-    inflated: Vec<u8>,
 }
 
 /// At most this many automatic pongs wait to be handed out; beyond it the
@@ -124,8 +123,8 @@ pub(super) enum At {
     Read(usize),
     /// A fragmented message's joined fragments.
     Parts(BytesMut),
-    /// A compressed message's inflated bytes.
-    Inflated(Vec<u8>),
+    /// A compressed message's inflated bytes, in the codec's output buffer.
+    Inflated,
 }
 
 /// A payload lent by `poll_event_ref` until the next call.
@@ -136,15 +135,15 @@ pub(super) enum Lent {
     /// The first `n` bytes of the read buffer.
     Read(usize),
     Parts(BytesMut),
-    Inflated(Vec<u8>),
+    /// The codec's inflated bytes (counted with the codec's buffer).
+    Inflated,
 }
 
 impl Lent {
     pub(super) fn capacity(&self) -> usize {
         match self {
-            Lent::Nothing | Lent::Read(_) => 0,
+            Lent::Nothing | Lent::Read(_) | Lent::Inflated => 0,
             Lent::Parts(b) => b.capacity(),
-            Lent::Inflated(v) => v.capacity(),
         }
     }
 }
@@ -350,7 +349,7 @@ impl Connection {
         self.lent = match at {
             At::Read(n) => Lent::Read(n),
             At::Parts(parts) => Lent::Parts(parts),
-            At::Inflated(inflated) => Lent::Inflated(inflated),
+            At::Inflated => Lent::Inflated,
         };
         // A whole text message is validated here (once, with SIMD);
         // chunks were validated as they arrived.
@@ -393,7 +392,7 @@ impl Connection {
             Lent::Nothing => &[],
             Lent::Read(n) => &self.read.data()[..*n],
             Lent::Parts(parts) => parts,
-            Lent::Inflated(inflated) => inflated,
+            Lent::Inflated => self.compression.as_ref().map_or(&[], |c| c.inflated()),
         }
     }
 
@@ -407,7 +406,14 @@ impl Connection {
                 self.lent = Lent::Nothing;
                 self.read.advance(n);
             }
-            _ => self.lent = Lent::Nothing,
+            Lent::Inflated => {
+                self.lent = Lent::Nothing;
+                let keep = self.keeps_buffers();
+                if let Some(compression) = &mut self.compression {
+                    compression.clear_inflated(keep);
+                }
+            }
+            Lent::Parts(_) => self.lent = Lent::Nothing,
         }
     }
 
@@ -415,8 +421,20 @@ impl Connection {
         match at {
             At::Read(n) => self.read.split_to(n),
             At::Parts(parts) => parts.freeze(),
-            At::Inflated(inflated) => Bytes::from(inflated),
+            At::Inflated => {
+                let keep = self.keeps_buffers();
+                self.compression
+                    .as_mut()
+                    .map_or_else(Bytes::new, |c| c.take_inflated(keep))
+            }
         }
+    }
+
+    /// Whether buffers may be kept from message to message: not when a
+    /// memory budget or a shared pool wants each one counted as it is
+    /// made and given back as soon as it is out.
+    fn keeps_buffers(&self) -> bool {
+        self.pool.is_none() && self.config.memory_budget.is_none()
     }
 
     /// A control payload, copied: at most 125 bytes, and no read buffer held.
@@ -734,8 +752,12 @@ impl Connection {
                 parts: None,
                 chunk_sent: false,
                 compressed: header.rsv1,
-                inflated: Vec::new(),
             });
+            if header.rsv1 {
+                if let Some(compression) = &mut self.compression {
+                    compression.start_inflating();
+                }
+            }
         }
         if !header.opcode.is_control() {
             self.timers.on_data();
@@ -748,7 +770,7 @@ impl Connection {
         let whole_now = self.read.len() as u64 >= header.payload_len;
         let compressed =
             !header.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed);
-        // Compressed text is validated as it is inflated.
+        // Compressed text is validated as it is inflated (`step_inflate`).
         let validate_as_it_arrives = !compressed
             && (self.config.streaming
                 || !(header.fin && header.opcode == OpCode::Text && whole_now));
@@ -860,7 +882,7 @@ impl Connection {
             });
         let mut limit = budget_limit;
         if let Some(room) = self.pool_room() {
-            let inflated = self.message.as_ref().map_or(0, |m| m.inflated.len());
+            let inflated = self.compression.as_ref().map_or(0, |c| c.inflated().len());
             let want = room.min(budget_limit.saturating_sub(inflated));
             if self.cover_from_pool(want).is_ok() {
                 limit = limit.min(inflated + want);
@@ -870,17 +892,11 @@ impl Connection {
         }
         let pool_limited = limit < budget_limit;
         let frame = self.frame.as_mut().expect("called with a frame");
-        let (Some(message), Some(compression)) = (self.message.as_mut(), self.compression.as_mut())
-        else {
+        let Some(compression) = self.compression.as_mut() else {
             unreachable!("a compressed frame belongs to a compressed message");
         };
-        let before = message.inflated.len();
-        let inflated = compression.decompress(
-            &self.read.data()[..available],
-            last,
-            &mut message.inflated,
-            limit,
-        );
+        let before = compression.inflated().len();
+        let inflated = compression.decompress(&self.read.data()[..available], last, limit);
         self.read.advance(available);
         frame.remaining -= available as u64;
         frame.consumed += available as u64;
@@ -899,13 +915,24 @@ impl Connection {
             };
             return Step::Event(Found::Failed(self.on_failure(e)));
         }
-        if text && self.validator.feed(&message.inflated[before..]).is_err() {
+        // A message inflated whole by this one call is validated once, when
+        // it is wrapped, as an uncompressed one that arrived whole is; any
+        // other as it inflates, so that invalid text fails as soon as it
+        // comes out.
+        let whole = before == 0 && last && !self.config.streaming;
+        if text
+            && !whole
+            && self
+                .validator
+                .feed(&compression.inflated()[before..])
+                .is_err()
+        {
             return Step::Event(Found::Failed(self.on_failure(ProtocolError::InvalidUtf8)));
         }
         if !self.config.streaming && !last {
             return Step::Continue;
         }
-        self.deliver(Piece::Inflated, last, true)
+        self.deliver(Piece::Inflated, last, !whole)
     }
 
     /// The end of every path a data frame's payload takes: hands `piece` on
@@ -922,10 +949,16 @@ impl Connection {
         if self.config.streaming {
             let at = match piece {
                 Piece::Buffered(n) => At::Read(n),
-                Piece::Inflated => At::Inflated(std::mem::take(&mut message.inflated)),
+                Piece::Inflated => At::Inflated,
             };
-            let empty =
-                matches!(&at, At::Read(0)) || matches!(&at, At::Inflated(v) if v.is_empty());
+            let empty = match at {
+                At::Read(n) => n == 0,
+                At::Inflated => self
+                    .compression
+                    .as_ref()
+                    .is_none_or(|c| c.inflated().is_empty()),
+                At::Parts(_) => false,
+            };
             if empty && !last {
                 return Step::Continue;
             }
@@ -965,15 +998,21 @@ impl Connection {
                 self.read.advance(n);
                 At::Parts(parts)
             }
-            (Piece::Inflated, _) => At::Inflated(message.inflated),
+            (Piece::Inflated, _) => At::Inflated,
         };
         Step::Event(Found::Data { kind, at })
     }
 
-    /// Bytes held by the message being reassembled.
+    /// Bytes held by the message being reassembled, and for inflated
+    /// output (kept from message to message without a budget or pool).
     pub(super) fn message_buffer_capacity(&self) -> usize {
-        self.message.as_ref().map_or(0, |m| {
-            m.parts.as_ref().map_or(0, BytesMut::capacity) + m.inflated.capacity()
-        })
+        self.message
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map_or(0, BytesMut::capacity)
+            + self
+                .compression
+                .as_ref()
+                .map_or(0, |c| c.inflated_capacity())
     }
 }

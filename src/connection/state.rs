@@ -267,6 +267,9 @@ impl Connection {
     fn drop_input(&mut self) {
         self.lent = super::recv::Lent::Nothing;
         self.read.release();
+        if let Some(compression) = &mut self.compression {
+            compression.drop_inflated();
+        }
         self.frame = None;
         self.message = None;
     }

@@ -100,6 +100,30 @@ impl Timers {
 }
 
 impl Connection {
+    /// No message is under way and a buffer is kept for the next one: a
+    /// large emptied read buffer, or the allocation inflated messages
+    /// reuse. Going quiet gives them back.
+    fn keeps_spare_buffers(&self) -> bool {
+        self.message.is_none()
+            && (self.read.is_large_and_empty()
+                || self
+                    .compression
+                    .as_ref()
+                    .is_some_and(|c| c.keeps_inflated()))
+    }
+
+    /// Gives back what [`keeps_spare_buffers`](Self::keeps_spare_buffers) found.
+    fn release_spare_buffers(&mut self) {
+        if self.read.is_large_and_empty() {
+            self.read.release();
+        }
+        if let Some(compression) = &mut self.compression {
+            if compression.keeps_inflated() {
+                compression.drop_inflated();
+            }
+        }
+    }
+
     /// Output: the next time [`handle_timeout`](Self::handle_timeout) has
     /// work to do, or `None` when no timer runs.
     ///
@@ -119,11 +143,13 @@ impl Connection {
         if undated && !self.is_closed() {
             return Some(now);
         }
-        // A large emptied read buffer is given back once the connection is quiet.
-        let release = t
-            .last_received
-            .filter(|_| self.read.is_large_and_empty() && self.message.is_none())
-            .map(|at| at + QUIET);
+        // Buffers kept for the next message are given back once the
+        // connection is quiet: a second after the last input, once
+        // `handle_timeout` has dated it.
+        let release = self.keeps_spare_buffers().then(|| match t.last_received {
+            Some(at) if !t.received => at + QUIET,
+            _ => now,
+        });
         earlier(t.earliest(), release)
     }
 
@@ -147,11 +173,10 @@ impl Connection {
     ///   dropped, however slowly it drips.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.arm(now);
-        if self.message.is_none()
-            && self.read.is_large_and_empty()
+        if self.keeps_spare_buffers()
             && self.timers.last_received.is_none_or(|at| at + QUIET <= now)
         {
-            self.read.release();
+            self.release_spare_buffers();
         }
         if self.is_closed() {
             self.timers = Timers {
