@@ -6,8 +6,9 @@
 //!   limit; streamed pieces come in order (`first` .. `last`, one kind) and
 //!   a streamed text message is valid UTF-8 once joined; whole messages
 //!   appear only without streaming, pieces only with it;
-//! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
-//!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
+//! - nothing follows an `Event::Message(Message::Close(_))` or
+//!   `Event::Failed`, and every `ProtocolError` maps to a close code that
+//!   may go on the wire (or 1006);
 //! - `memory_usage()` stays under the message limit + 2 × the frame limit +
 //!   64 KiB, over what the connection held when it was handed over (its
 //!   fixed size, a compression state, the bytes that followed a handshake);

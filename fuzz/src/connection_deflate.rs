@@ -13,8 +13,9 @@
 //!   limit; whole messages only without streaming, pieces only with it;
 //!   pieces come `first` .. `last` with one kind, and streamed text is UTF-8
 //!   once joined;
-//! - nothing follows an `Event::Message(Message::Close/*FIXME*/` or `Event::Failed`, and every
-//!   `ProtocolError` maps to a close code that may go on the wire (or 1006);
+//! - nothing follows an `Event::Message(Message::Close(_))` or
+//!   `Event::Failed`, and every `ProtocolError` maps to a close code that
+//!   may go on the wire (or 1006);
 //! - `memory_usage()` stays under 2 × the message limit + the codec state
 //!   (both zlib states and the decompressor's window copy, as their
 //!   `memory_usage` and `window_bits` give them) + 64 KiB,
