@@ -396,6 +396,70 @@ async fn instances_share_rooms_through_redis_and_survive_its_loss() {
     b.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn an_instance_that_comes_later_learns_who_was_already_in_the_room() {
+    let redis = Redis::start();
+    let with_redis = || chat::Options {
+        redis: Some(redis.url()),
+        ..options()
+    };
+    let a = Instance::start(with_redis()).await;
+    let (mut on_a, _) = connect(&a.url("room=early&name=ann"), |r| r).await.unwrap();
+    wait_for(&mut on_a, "members").await;
+    wait_until_subscribed(&redis.url(), 1).await;
+
+    // Ann joined before `b` existed: no join notice of hers reached it.
+    let b = Instance::start(with_redis()).await;
+    let (mut on_b, _) = connect(&b.url("room=early&name=ben"), |r| r).await.unwrap();
+    let hello = wait_for(&mut on_b, "members").await;
+    let mut members: Vec<String> = hello["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    // In the list already, or added by a `present` notice (each read is
+    // bounded by `next_json`'s patience).
+    while !members.iter().any(|m| m == "ann") {
+        let value = next_json(&mut on_b).await;
+        assert_ne!(value["type"], "join", "ann did not join now: {value}");
+        if value["type"] == "present" {
+            assert_eq!(value["room"], "early");
+            members.push(value["name"].as_str().unwrap().to_owned());
+        }
+    }
+    members.sort();
+    assert_eq!(members, ["ann", "ben"]);
+    // And she is there for a member who joins `b` after that.
+    let (mut also_b, _) = connect(&b.url("room=early&name=bo"), |r| r).await.unwrap();
+    assert_eq!(
+        wait_for(&mut also_b, "members").await["members"],
+        serde_json::json!(["ann", "ben", "bo"])
+    );
+
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+/// Waits (bounded) until `count` instances listen for presence requests.
+async fn wait_until_subscribed(url: &str, count: i64) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for _ in 0..100 {
+        let (_, listening): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("chat:sync")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if listening >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {count} instances subscribed to chat:sync");
+}
+
 /// Reads until a message with `text` comes.
 async fn wait_text(socket: &mut Socket, text: &str) -> serde_json::Value {
     loop {

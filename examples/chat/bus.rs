@@ -6,6 +6,13 @@
 //! instance's members of that room. Sticky sessions are not needed: any
 //! member may be on any instance.
 //!
+//! Join and leave notices keep each instance's list of the members on the
+//! others. An instance that subscribes (at start, or again after losing
+//! Redis) has missed the joins before it, so it asks for them on
+//! `chat:sync`: every other instance answers with a `present` notice per
+//! member it has, which the asking instance adds to its lists and passes on
+//! to its members of that room, as a join that is not news.
+//!
 //! Redis going away does not stop an instance: its own members keep
 //! talking, messages for the others are dropped meanwhile, and both the
 //! subscriber and the publisher reconnect with exponential backoff (100 ms
@@ -18,10 +25,12 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::{mpsc, watch};
 
-use super::rooms::{prepare, Rooms};
+use super::rooms::{prepare, presence_json, Rooms};
 
 const PATTERN: &str = "chat:room:*";
 const PREFIX: &str = "chat:room:";
+/// Where an instance that just subscribed asks who is present.
+const SYNC: &str = "chat:sync";
 /// Messages waiting for the publisher; past this, new ones are dropped.
 const QUEUE: usize = 1024;
 
@@ -43,14 +52,16 @@ impl Bus {
     ) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
         let (publish, queue) = mpsc::channel(QUEUE);
+        let bus = Self { publish };
         tokio::spawn(subscriber(
             client.clone(),
             instance,
             rooms,
+            bus.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(publisher(client, queue, shutdown));
-        Ok(Self { publish })
+        Ok(bus)
     }
 
     /// Publishes `json` to the other instances' members of `room`; never
@@ -59,6 +70,14 @@ impl Bus {
         let _ = self
             .publish
             .try_send((format!("{PREFIX}{room}"), format!("{instance}\n{json}")));
+    }
+
+    /// Asks the other instances who is present.
+    fn ask_who_is_present(&self, instance: &str) {
+        let _ = self.publish.try_send((
+            SYNC.to_owned(),
+            format!("{instance}\n{{\"type\":\"sync\"}}"),
+        ));
     }
 }
 
@@ -101,20 +120,23 @@ async fn subscriber(
     client: redis::Client,
     instance: String,
     rooms: Arc<Rooms>,
+    bus: Bus,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new();
     loop {
         match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.psubscribe(PATTERN).await {
+            Ok(mut pubsub) => match subscribe(&mut pubsub).await {
                 Ok(()) => {
                     eprintln!("chat: subscribed to {PATTERN} on Redis");
                     backoff.reset();
+                    // Joins before this subscription were missed: ask.
+                    bus.ask_who_is_present(&instance);
                     let mut messages = pubsub.into_on_message();
                     loop {
                         tokio::select! {
                             message = messages.next() => match message {
-                                Some(message) => deliver(&instance, &rooms, &message),
+                                Some(message) => deliver(&instance, &rooms, &bus, &message),
                                 None => break,
                             },
                             _ = shutdown.changed() => return,
@@ -123,7 +145,7 @@ async fn subscriber(
                     // Whoever was on other instances may be gone meanwhile.
                     eprintln!("chat: lost the Redis subscription; reconnecting");
                 }
-                Err(e) => eprintln!("chat: Redis PSUBSCRIBE: {e}"),
+                Err(e) => eprintln!("chat: Redis SUBSCRIBE: {e}"),
             },
             Err(e) => eprintln!("chat: Redis: {e}"),
         }
@@ -133,12 +155,15 @@ async fn subscriber(
     }
 }
 
-/// One message from another instance, queued on this one's members.
-fn deliver(instance: &str, rooms: &Rooms, message: &redis::Msg) {
-    let channel = message.get_channel_name();
-    let Some(room) = channel.strip_prefix(PREFIX) else {
-        return;
-    };
+/// The rooms' channels and the one for presence requests.
+async fn subscribe(pubsub: &mut redis::aio::PubSub) -> redis::RedisResult<()> {
+    pubsub.psubscribe(PATTERN).await?;
+    pubsub.subscribe(SYNC).await
+}
+
+/// One message from another instance: queued on this one's members, or,
+/// a presence request, answered.
+fn deliver(instance: &str, rooms: &Rooms, bus: &Bus, message: &redis::Msg) {
     let Ok(payload) = message.get_payload::<String>() else {
         return;
     };
@@ -148,13 +173,31 @@ fn deliver(instance: &str, rooms: &Rooms, message: &redis::Msg) {
     if from == instance {
         return; // our own, already delivered here
     }
-    // Presence notices keep the member list; everything is shown.
+    let channel = message.get_channel_name();
+    if channel == SYNC {
+        for (room, id, name) in rooms.local_members() {
+            bus.publish(
+                &room,
+                instance,
+                &presence_json("present", &room, &name, id, instance),
+            );
+        }
+        return;
+    }
+    let Some(room) = channel.strip_prefix(PREFIX) else {
+        return;
+    };
+    // Presence notices keep the member list; everything is shown, but a
+    // `present` notice only when it is news here.
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
         let kind = value["type"].as_str().unwrap_or_default();
-        if kind == "join" || kind == "leave" {
+        if matches!(kind, "join" | "leave" | "present") {
             let name = value["name"].as_str().unwrap_or_default();
             let id = value["id"].as_u64().unwrap_or_default();
-            rooms.remote_presence(room, from, id, name, kind == "join");
+            let changed = rooms.remote_presence(room, from, id, name, kind != "leave");
+            if kind == "present" && !changed {
+                return;
+            }
         }
     }
     if rooms.has_local(room) {

@@ -19,7 +19,10 @@
 //! `{"type":"message","room":..,"name":..,"text":..,"instance":..}` with
 //! the text unchanged. A member also gets `{"type":"members","room":..,
 //! "members":[..],"you":..}` on joining, and `{"type":"join"|"leave",
-//! "room":..,"name":..,..}` as others come and go.
+//! "room":..,"name":..,..}` as others come and go; `{"type":"present",..}`
+//! adds a member of another instance who was already there but was not yet
+//! known here when the list was sent (an instance learns of those when it
+//! connects to Redis).
 //!
 //! # What protects it
 //!

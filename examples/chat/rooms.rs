@@ -78,7 +78,7 @@ pub fn message_json(room: &str, name: &str, text: &str, instance: &str) -> Strin
         .to_string()
 }
 
-/// The JSON for a join or a leave.
+/// The JSON for a join, a leave, or a member found present.
 pub fn presence_json(kind: &str, room: &str, name: &str, id: u64, instance: &str) -> String {
     json!({"type": kind, "room": room, "name": name, "id": id, "instance": instance}).to_string()
 }
@@ -114,8 +114,16 @@ impl Rooms {
         }
     }
 
-    /// Records a member of another instance joining or leaving.
-    pub fn remote_presence(&self, room: &str, instance: &str, id: u64, name: &str, joined: bool) {
+    /// Records a member of another instance joining (or found present) or
+    /// leaving; returns whether that changed the room's list.
+    pub fn remote_presence(
+        &self,
+        room: &str,
+        instance: &str,
+        id: u64,
+        name: &str,
+        joined: bool,
+    ) -> bool {
         let mut rooms = self.rooms.lock().unwrap();
         let key = (instance.to_owned(), id);
         if joined {
@@ -123,13 +131,31 @@ impl Rooms {
                 .entry(room.to_owned())
                 .or_default()
                 .remote
-                .insert(key, name.to_owned());
+                .insert(key, name.to_owned())
+                .is_none()
         } else if let Some(entry) = rooms.get_mut(room) {
-            entry.remote.remove(&key);
+            let removed = entry.remote.remove(&key).is_some();
             if entry.members.is_empty() && entry.remote.is_empty() {
                 rooms.remove(room);
             }
+            removed
+        } else {
+            false
         }
+    }
+
+    /// Every member on this instance: room, id and name.
+    pub fn local_members(&self) -> Vec<(String, u64, String)> {
+        let rooms = self.rooms.lock().unwrap();
+        rooms
+            .iter()
+            .flat_map(|(room, entry)| {
+                entry
+                    .members
+                    .iter()
+                    .map(move |(id, m)| (room.clone(), *id, m.name.clone()))
+            })
+            .collect()
     }
 
     /// Whether `room` has members on this instance.

@@ -68,6 +68,10 @@ function join(room, name, token) {
       chat.members = [...chat.members, msg.name].sort();
       showMembers();
       addLine("notice", null, `${msg.name} joined.`);
+    } else if (msg.type === "present") {
+      // Someone on another instance who was already in the room.
+      chat.members = [...chat.members, msg.name].sort();
+      showMembers();
     } else if (msg.type === "leave") {
       const i = chat.members.indexOf(msg.name);
       if (i >= 0) chat.members.splice(i, 1);
