@@ -126,6 +126,9 @@ mod with_deflate {
         /// last payload handed out if the caller has dropped it, or else
         /// lets it go.
         pub(crate) fn start_inflating(&mut self) {
+            // Nothing of an earlier message is left to hand out (one cut
+            // short by a close or a failure ends the input anyway).
+            self.inflated.clear();
             if let Some((last, _)) = self.handed_out.take() {
                 if self.inflated.capacity() == 0 {
                     // Only the allocation comes back: no byte is copied.
