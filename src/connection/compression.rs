@@ -37,8 +37,9 @@ mod with_deflate {
     use crate::extensions::{DeflateConfig, NegotiatedDeflate};
     use crate::ProtocolError;
 
-    /// The largest allocation of inflated output kept for the next message.
-    const RETAIN_INFLATED: usize = 64 * 1024;
+    /// The largest buffer kept for the next message: the scratch buffer
+    /// messages are compressed in, and the allocation of inflated output.
+    const RETAIN: usize = 64 * 1024;
 
     /// The codec of one connection: one compressor and one decompressor,
     /// each made when the first message needs it (a connection that sends
@@ -116,7 +117,7 @@ mod with_deflate {
 
         pub(crate) fn restore(&mut self, mut scratch: Vec<u8>) {
             // A huge message's buffer is not kept for the small ones.
-            if scratch.capacity() <= 64 * 1024 {
+            if scratch.capacity() <= RETAIN {
                 scratch.clear();
                 self.scratch = scratch;
             }
@@ -177,7 +178,7 @@ mod with_deflate {
             let inflated = std::mem::take(&mut self.inflated);
             let capacity = inflated.capacity();
             let bytes = Bytes::from(inflated);
-            if keep && capacity <= RETAIN_INFLATED && self.handed_out.is_none() {
+            if keep && capacity <= RETAIN && self.handed_out.is_none() {
                 self.handed_out = Some((bytes.clone(), capacity));
             }
             bytes
@@ -186,7 +187,7 @@ mod with_deflate {
         /// Forgets the inflated bytes, after they were lent; with `keep`,
         /// their allocation stays for the next message.
         pub(crate) fn clear_inflated(&mut self, keep: bool) {
-            if keep && self.inflated.capacity() <= RETAIN_INFLATED {
+            if keep && self.inflated.capacity() <= RETAIN {
                 self.inflated.clear();
             } else {
                 self.inflated = Vec::new();
