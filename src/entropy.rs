@@ -3,6 +3,7 @@
 //! it asks an [`Entropy`] the caller chose, so tests can seed one and get
 //! byte-exact output.
 
+use std::cell::Cell;
 use std::fmt;
 
 /// A source of random bytes.
@@ -30,7 +31,7 @@ pub trait Entropy: Send + fmt::Debug {
 /// The operating system's CSPRNG (`getrandom`).
 ///
 /// Bytes are drawn 4 KiB at a time into a pool per thread, shared by every
-/// connection on that thread, so masking a small frame costs a copy, not a
+/// connection on that thread, so masking a small frame costs a load, not a
 /// system call, and a connection holds no pool of its own. Each byte is
 /// handed out once.
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,64 +44,69 @@ impl OsEntropy {
     }
 }
 
-/// Random bytes not yet handed out, per thread.
+/// Random words drawn from the OS and not yet handed out, per thread.
+const POOL_WORDS: usize = 1024;
+
+/// Each word is a `Cell`, so that taking one is a load and an index
+/// update: no `RefCell` borrow flag to set and clear, no bounds check.
 struct Pool {
-    bytes: [u8; 4096],
-    used: usize,
+    words: [Cell<u32>; POOL_WORDS],
+    /// Words handed out; `POOL_WORDS` when the pool needs drawing.
+    used: Cell<usize>,
 }
 
 thread_local! {
-    static POOL: std::cell::RefCell<Pool> = const {
-        std::cell::RefCell::new(Pool { bytes: [0; 4096], used: 4096 })
+    static POOL: Pool = const {
+        Pool {
+            words: [const { Cell::new(0) }; POOL_WORDS],
+            used: Cell::new(POOL_WORDS),
+        }
     };
 }
 
 impl Pool {
-    /// Draws a fresh pool from the OS once this one is used up.
-    fn refill_if_empty(&mut self) {
-        if self.used == self.bytes.len() {
-            // The OS generator does not fail on supported platforms; if it
-            // ever does, no safe mask key can be made.
-            getrandom::fill(&mut self.bytes).expect("the operating system's random source failed");
-            self.used = 0;
+    /// The next word not handed out, drawing a fresh pool from the OS once
+    /// this one is used up.
+    #[inline]
+    fn next(&self) -> u32 {
+        let mut at = self.used.get();
+        if at >= POOL_WORDS {
+            self.refill();
+            at = 0;
         }
+        self.used.set(at + 1);
+        self.words[at].get()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&self) {
+        let mut bytes = [0u8; 4 * POOL_WORDS];
+        // The OS generator does not fail on supported platforms; if it
+        // ever does, no safe mask key can be made.
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        for (word, drawn) in self.words.iter().zip(bytes.as_chunks::<4>().0) {
+            word.set(u32::from_ne_bytes(*drawn));
+        }
+        self.used.set(0);
     }
 }
 
 impl Entropy for OsEntropy {
+    /// Whole words of the pool, in order; the unused bytes of the last one
+    /// are dropped, so that no byte is handed out twice.
     fn fill(&mut self, buf: &mut [u8]) {
         POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            let mut buf = &mut buf[..];
-            while !buf.is_empty() {
-                pool.refill_if_empty();
-                let n = buf.len().min(pool.bytes.len() - pool.used);
-                buf[..n].copy_from_slice(&pool.bytes[pool.used..pool.used + n]);
-                pool.used += n;
-                buf = &mut buf[n..];
+            for chunk in buf.chunks_mut(4) {
+                chunk.copy_from_slice(&pool.next().to_ne_bytes()[..chunk.len()]);
             }
         });
     }
 
-    /// One key per frame: the pool's next four bytes. Fewer than four left
-    /// (after a `fill` of another length) are skipped, so a key never
-    /// straddles two draws and no byte is handed out twice.
+    /// One key per frame: the pool's next word.
+    #[inline]
     fn mask_key(&mut self) -> [u8; 4] {
-        POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.bytes.len() - pool.used < 4 {
-                pool.used = pool.bytes.len();
-            }
-            pool.refill_if_empty();
-            let at = pool.used;
-            pool.used += 4;
-            [
-                pool.bytes[at],
-                pool.bytes[at + 1],
-                pool.bytes[at + 2],
-                pool.bytes[at + 3],
-            ]
-        })
+        POOL.with(Pool::next).to_ne_bytes()
     }
 
     fn memory_usage(&self) -> usize {

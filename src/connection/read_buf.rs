@@ -29,11 +29,13 @@ pub(super) struct ReadBuf {
 
 impl ReadBuf {
     /// The received bytes.
+    #[inline]
     pub(super) fn data(&self) -> &[u8] {
         &self.buf[self.start..self.start + self.filled]
     }
 
     /// The received bytes, to unmask in place.
+    #[inline]
     pub(super) fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buf[self.start..self.start + self.filled]
     }
@@ -50,6 +52,7 @@ impl ReadBuf {
         }
     }
 
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.filled
     }
@@ -105,6 +108,7 @@ impl ReadBuf {
     }
 
     /// Drops the first `n` received bytes.
+    #[inline]
     pub(super) fn advance(&mut self, n: usize) {
         debug_assert!(n <= self.filled);
         self.filled -= n;

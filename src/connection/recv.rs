@@ -692,12 +692,10 @@ impl Connection {
             return None;
         }
         // In bounds: the whole frame is buffered.
-        let key = masked.then(|| {
-            let at = 2 + ext;
-            let mut key = [0; 4];
-            key.copy_from_slice(&data[at..at + 4]);
-            key
-        });
+        let key = match rest.get(ext..ext + 4) {
+            Some(&[k0, k1, k2, k3]) if masked => Some([k0, k1, k2, k3]),
+            _ => None,
+        };
         self.read.advance(header_len);
         if let Some(key) = key {
             frame::apply_mask(&mut self.read.data_mut()[..len], key, 0);
