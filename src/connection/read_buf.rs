@@ -25,7 +25,14 @@ pub(super) struct ReadBuf {
     filled: usize,
     /// Bytes lent by [`lend`](Self::lend) and not yet committed.
     lent: usize,
+    /// A large message was handed out of this allocation: once the buffer
+    /// is empty, start again from the allocation's front if the message
+    /// has been dropped (see [`compact`](Self::compact)).
+    reclaim: bool,
 }
+
+/// A split of at least this many bytes sets [`ReadBuf::reclaim`].
+const RECLAIM_AFTER: usize = 64 * 1024;
 
 impl ReadBuf {
     /// The received bytes.
@@ -43,9 +50,22 @@ impl ReadBuf {
     /// Cuts the taken bytes off the front of the `BytesMut`; with no data
     /// left, starts again from the front of it instead, where the space is
     /// initialised already and costs the buffer no capacity.
-    fn compact(&mut self) {
+    ///
+    /// After a large message was handed out, what is left is the tail of
+    /// its allocation, too short for the next large message: filling it
+    /// and then growing would move a partial message to the front. So once
+    /// the buffer is empty, the whole allocation is taken back instead, if
+    /// the caller has dropped the message (else the tail is used, as
+    /// before); no byte is copied either way. Not under a `limit`, which
+    /// the whole allocation might pass.
+    fn compact(&mut self, limit: Option<usize>) {
         if self.filled == 0 {
             self.start = 0;
+            if self.reclaim && limit.is_none() {
+                self.reclaim = false;
+                self.buf.clear();
+                let _ = self.buf.try_reclaim(self.buf.capacity() + 1);
+            }
         } else if self.start > 0 {
             self.buf.advance(self.start);
             self.start = 0;
@@ -64,7 +84,7 @@ impl ReadBuf {
     /// Appends received bytes; the buffer grows to at most `limit` bytes of
     /// capacity where it can (see [`reserve_within`]).
     pub(super) fn extend(&mut self, data: &[u8], limit: Option<usize>) {
-        self.compact();
+        self.compact(limit);
         self.buf.truncate(self.filled);
         reserve_within(&mut self.buf, data.len(), limit);
         self.buf.extend_from_slice(data);
@@ -74,7 +94,7 @@ impl ReadBuf {
 
     /// `len` writable bytes after the received ones.
     pub(super) fn lend(&mut self, len: usize, limit: Option<usize>) -> &mut [u8] {
-        self.compact();
+        self.compact(limit);
         let end = self.filled + len;
         if self.buf.len() < end {
             let initialised = self.buf.len();
@@ -101,6 +121,7 @@ impl ReadBuf {
     pub(super) fn split_to(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.filled);
         self.filled -= n;
+        self.reclaim |= n >= RECLAIM_AFTER;
         let mut bytes = self.buf.split_to(self.start + n).freeze();
         bytes.advance(self.start);
         self.start = 0;
@@ -177,6 +198,38 @@ mod tests {
         assert_eq!(b.data(), b"de");
         b.extend(b"f", None);
         assert_eq!(b.data(), b"def");
+    }
+
+    #[test]
+    fn a_large_message_once_dropped_gives_the_next_its_allocation_from_the_front() {
+        let mut b = ReadBuf::default();
+        b.lend(300_000, None)[..100_000].fill(7);
+        b.commit(100_000);
+        let front = b.data().as_ptr();
+        drop(b.split_to(100_000));
+        // Not the tail left after the message: the whole allocation again.
+        let next = b.lend(50_000, None);
+        assert_eq!(next.as_ptr(), front);
+        assert!(b.capacity() >= 300_000);
+    }
+
+    #[test]
+    fn a_large_message_still_held_is_never_written_over() {
+        let mut b = ReadBuf::default();
+        b.lend(300_000, None)[..100_000].fill(7);
+        b.commit(100_000);
+        let held = b.split_to(100_000);
+        b.lend(50_000, None).fill(9);
+        b.commit(50_000);
+        assert!(held.iter().all(|&x| x == 7));
+        assert!(b.data().iter().all(|&x| x == 9));
+        // Under a limit, the tail is used as it is.
+        let mut c = ReadBuf::default();
+        c.lend(300_000, None)[..100_000].fill(7);
+        c.commit(100_000);
+        let front = c.data().as_ptr();
+        drop(c.split_to(100_000));
+        assert_ne!(c.lend(50_000, Some(1 << 20)).as_ptr(), front);
     }
 
     #[test]
