@@ -1,7 +1,8 @@
 //! The chat example over loopback: authentication and Origin checks before
 //! accepting, rooms and their broadcast, member lists, the rate limit, slow
 //! consumers, shutdown with 1001 (on a signal, too), and several instances
-//! sharing rooms through a Redis of the test's own, surviving its loss.
+//! sharing rooms through a Redis of the test's own, surviving its loss and
+//! the death of one of them.
 
 #![cfg(all(feature = "axum", feature = "deflate"))]
 #![allow(dead_code)]
@@ -439,6 +440,113 @@ async fn an_instance_that_comes_later_learns_who_was_already_in_the_room() {
 
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
+}
+
+/// The child of the next test: an instance with Redis at this URL, in a
+/// process of its own, so that it can die without a word.
+const DYING_CHILD: &str = "WSPROTO_CHAT_DYING_CHILD";
+
+#[test]
+fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
+    if let Some(url) = std::env::var_os(DYING_CHILD) {
+        let args = [
+            "--listen",
+            "127.0.0.1:0",
+            "--redis",
+            url.to_str().unwrap(),
+            "--heartbeat",
+            "0.2",
+        ];
+        let code = chat::run_main(args.iter().map(|a| (*a).to_owned()));
+        std::process::exit(if code { 0 } else { 1 });
+    }
+    use std::io::BufRead;
+    let redis = Redis::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (a, b) = runtime.block_on(async {
+        let with_redis = || chat::Options {
+            redis: Some(redis.url()),
+            heartbeat: Duration::from_millis(200),
+            ..options()
+        };
+        (
+            Instance::start(with_redis()).await,
+            Instance::start(with_redis()).await,
+        )
+    });
+    /// The child is killed however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "the_members_of_an_instance_that_dies_leave_the_lists_of_the_others",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(DYING_CHILD, redis.url())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split_once("chat: open http://")
+                .map(|(_, a)| a.trim_end_matches("/ in a browser").to_owned())
+        })
+        .expect("the URL to open");
+    runtime.block_on(async {
+        wait_until_subscribed(&redis.url(), 3).await;
+        let (mut on_b, _) = connect(&b.url("room=r&name=ben"), |r| r).await.unwrap();
+        wait_for(&mut on_b, "members").await;
+        let (mut on_dying, _) = connect(&format!("ws://{addr}/ws?room=r&name=dan"), |r| r)
+            .await
+            .unwrap();
+        wait_for(&mut on_dying, "members").await;
+        let (mut on_a, _) = connect(&a.url("room=r&name=ann"), |r| r).await.unwrap();
+        let hello = wait_for(&mut on_a, "members").await;
+        let mut members: std::collections::BTreeSet<String> = hello["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        // Listed already, or added by a join or present notice (each read
+        // bounded by `next_json`'s patience).
+        while members.len() < 3 {
+            let value = next_json(&mut on_a).await;
+            if matches!(value["type"].as_str(), Some("join" | "present")) {
+                members.insert(value["name"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(Vec::from_iter(members), ["ann", "ben", "dan"]);
+
+        // Dan's instance dies: no leave notice from it, ever.
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+        let left = wait_for(&mut on_a, "leave").await;
+        assert_eq!(left["name"], "dan", "{left}");
+        let left = wait_for(&mut on_b, "leave").await;
+        assert_eq!(left["name"], "dan", "{left}");
+        // Well past three heartbeats, Ben's instance, alive, is still listed.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (mut later, _) = connect(&a.url("room=r&name=amy"), |r| r).await.unwrap();
+        assert_eq!(
+            wait_for(&mut later, "members").await["members"],
+            serde_json::json!(["amy", "ann", "ben"])
+        );
+        a.shutdown().await.unwrap();
+        b.shutdown().await.unwrap();
+    });
 }
 
 /// Waits (bounded) until `count` instances listen for presence requests.

@@ -13,6 +13,14 @@
 //! member it has, which the asking instance adds to its lists and passes on
 //! to its members of that room, as a join that is not news.
 //!
+//! Every instance says it is alive on `chat:alive` once a heartbeat; any
+//! message from an instance counts as hearing from it. The members of an
+//! instance not heard from for [`SILENT_BEATS`] heartbeats (it died
+//! without its leave notices, or this instance lost Redis) are dropped from
+//! the lists, and this instance's members of their rooms get a `leave`
+//! notice for each; once it is heard from again, its answer to the
+//! presence request lists them again.
+//!
 //! Redis going away does not stop an instance: its own members keep
 //! talking, messages for the others are dropped meanwhile, and both the
 //! subscriber and the publisher reconnect with exponential backoff (100 ms
@@ -26,11 +34,16 @@ use redis::AsyncCommands;
 use tokio::sync::{mpsc, watch};
 
 use super::rooms::{prepare, presence_json, Rooms};
+use tokio::time::Instant;
 
 const PATTERN: &str = "chat:room:*";
 const PREFIX: &str = "chat:room:";
 /// Where an instance that just subscribed asks who is present.
 const SYNC: &str = "chat:sync";
+/// Where instances say they are alive.
+const ALIVE: &str = "chat:alive";
+/// Heartbeats an instance may miss before its members are dropped.
+pub const SILENT_BEATS: u32 = 3;
 /// Messages waiting for the publisher; past this, new ones are dropped.
 const QUEUE: usize = 1024;
 
@@ -48,6 +61,7 @@ impl Bus {
         url: &str,
         instance: String,
         rooms: Arc<Rooms>,
+        heartbeat: Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
@@ -55,9 +69,16 @@ impl Bus {
         let bus = Self { publish };
         tokio::spawn(subscriber(
             client.clone(),
+            instance.clone(),
+            rooms.clone(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(heartbeats(
+            bus.clone(),
             instance,
             rooms,
-            bus.clone(),
+            heartbeat,
             shutdown.clone(),
         ));
         tokio::spawn(publisher(client, queue, shutdown));
@@ -78,6 +99,44 @@ impl Bus {
             SYNC.to_owned(),
             format!("{instance}\n{{\"type\":\"sync\"}}"),
         ));
+    }
+
+    /// Tells the other instances this one is alive.
+    fn say_alive(&self, instance: &str) {
+        let _ = self.publish.try_send((
+            ALIVE.to_owned(),
+            format!("{instance}\n{{\"type\":\"alive\"}}"),
+        ));
+    }
+}
+
+/// Once a heartbeat: says this instance is alive, and drops the members of
+/// the instances it has not heard from for [`SILENT_BEATS`] of them,
+/// telling this instance's members of their rooms that they left.
+async fn heartbeats(
+    bus: Bus,
+    instance: String,
+    rooms: Arc<Rooms>,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        bus.say_alive(&instance);
+        let Some(cutoff) = Instant::now().checked_sub(period * SILENT_BEATS) else {
+            continue;
+        };
+        for gone in rooms.forget_silent(cutoff) {
+            if rooms.has_local(&gone.room) {
+                let json = presence_json("leave", &gone.room, &gone.name, gone.id, &gone.instance);
+                rooms.broadcast(&gone.room, &prepare(json), None);
+            }
+        }
     }
 }
 
@@ -155,10 +214,11 @@ async fn subscriber(
     }
 }
 
-/// The rooms' channels and the one for presence requests.
+/// The rooms' channels and the ones for presence requests and heartbeats.
 async fn subscribe(pubsub: &mut redis::aio::PubSub) -> redis::RedisResult<()> {
     pubsub.psubscribe(PATTERN).await?;
-    pubsub.subscribe(SYNC).await
+    pubsub.subscribe(SYNC).await?;
+    pubsub.subscribe(ALIVE).await
 }
 
 /// One message from another instance: queued on this one's members, or,
@@ -173,7 +233,11 @@ fn deliver(instance: &str, rooms: &Rooms, bus: &Bus, message: &redis::Msg) {
     if from == instance {
         return; // our own, already delivered here
     }
+    rooms.heard_from(from, Instant::now());
     let channel = message.get_channel_name();
+    if channel == ALIVE {
+        return;
+    }
     if channel == SYNC {
         for (room, id, name) in rooms.local_members() {
             bus.publish(

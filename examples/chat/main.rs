@@ -22,7 +22,11 @@
 //! "room":..,"name":..,..}` as others come and go; `{"type":"present",..}`
 //! adds a member of another instance who was already there but was not yet
 //! known here when the list was sent (an instance learns of those when it
-//! connects to Redis).
+//! connects to Redis). Instances tell each other they are alive every
+//! `--heartbeat` seconds; the members of one not heard from for three
+//! heartbeats (it died, or this instance lost Redis) are dropped from the
+//! lists with a `leave` notice, and come back with `present` once it is
+//! heard from again.
 //!
 //! # What protects it
 //!
@@ -142,7 +146,7 @@ pub fn run_main(args: impl Iterator<Item = String>) -> bool {
 }
 
 /// The usage line.
-pub const USAGE: &str = "usage: chat --listen ADDR:PORT [--redis redis://HOST:PORT] [--token SECRET] [--allow-origin ORIGIN]... [--rate PER_SEC] [--burst N] [--max-buffered BYTES] [--ping SECS]";
+pub const USAGE: &str = "usage: chat --listen ADDR:PORT [--redis redis://HOST:PORT] [--token SECRET] [--allow-origin ORIGIN]... [--rate PER_SEC] [--burst N] [--max-buffered BYTES] [--ping SECS] [--heartbeat SECS]";
 
 /// What the command line sets.
 #[derive(Debug, Clone)]
@@ -163,6 +167,9 @@ pub struct Options {
     pub max_buffered: usize,
     /// Keepalive: ping after this long without a message from the peer.
     pub ping: Duration,
+    /// With Redis: how often this instance says it is alive; one not
+    /// heard from for three of these is taken for gone.
+    pub heartbeat: Duration,
 }
 
 impl Default for Options {
@@ -176,6 +183,7 @@ impl Default for Options {
             burst: 20.0,
             max_buffered: 256 * 1024,
             ping: Duration::from_secs(20),
+            heartbeat: Duration::from_secs(5),
         }
     }
 }
@@ -195,7 +203,7 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, Str
             "--allow-origin" => options
                 .allow_origins
                 .push(value()?.trim_end_matches('/').to_owned()),
-            "--rate" | "--burst" | "--ping" => {
+            "--rate" | "--burst" | "--ping" | "--heartbeat" => {
                 let v = value()?;
                 let n: f64 = v
                     .parse()
@@ -205,7 +213,8 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, Str
                 match arg.as_str() {
                     "--rate" => options.rate = n,
                     "--burst" => options.burst = n,
-                    _ => options.ping = Duration::from_secs_f64(n),
+                    "--ping" => options.ping = Duration::from_secs_f64(n),
+                    _ => options.heartbeat = Duration::from_secs_f64(n),
                 }
             }
             "--max-buffered" => {
@@ -332,6 +341,7 @@ pub async fn run(
             url,
             instance.clone(),
             rooms.clone(),
+            options.heartbeat,
             stopped.clone(),
         )?),
         None => None,

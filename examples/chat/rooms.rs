@@ -18,10 +18,25 @@ const WINDOW_BITS: u8 = 15;
 const LEVEL: u32 = 6;
 
 /// Who is in which room, on this instance, and who is in it on the others
-/// (as far as their join and leave notices told).
+/// (as far as their join and leave notices told, while they are heard from).
 #[derive(Default)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Room>>,
+    /// When each other instance was last heard from.
+    heard: Mutex<HashMap<String, Instant>>,
+}
+
+/// A member of another instance dropped from a room's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    /// The room.
+    pub room: String,
+    /// The instance it was on.
+    pub instance: String,
+    /// Its id there.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
 }
 
 #[derive(Default)]
@@ -144,6 +159,53 @@ impl Rooms {
         }
     }
 
+    /// Another instance said something: it is alive now.
+    pub fn heard_from(&self, instance: &str, now: Instant) {
+        let mut heard = self.heard.lock().unwrap();
+        match heard.get_mut(instance) {
+            Some(at) => *at = now,
+            None => {
+                heard.insert(instance.to_owned(), now);
+            }
+        }
+    }
+
+    /// Drops the members of every instance not heard from since `cutoff`
+    /// (it died, or this one lost Redis meanwhile) and returns them; an
+    /// instance heard from again is listed again by its `present` notices.
+    pub fn forget_silent(&self, cutoff: Instant) -> Vec<Gone> {
+        let mut heard = self.heard.lock().unwrap();
+        let silent: Vec<String> = heard
+            .iter()
+            .filter(|(_, at)| **at < cutoff)
+            .map(|(instance, _)| instance.clone())
+            .collect();
+        if silent.is_empty() {
+            return Vec::new();
+        }
+        for instance in &silent {
+            heard.remove(instance);
+        }
+        let mut rooms = self.rooms.lock().unwrap();
+        let mut gone = Vec::new();
+        rooms.retain(|room, entry| {
+            entry.remote.retain(|(instance, id), name| {
+                if !silent.contains(instance) {
+                    return true;
+                }
+                gone.push(Gone {
+                    room: room.clone(),
+                    instance: instance.clone(),
+                    id: *id,
+                    name: std::mem::take(name),
+                });
+                false
+            });
+            !(entry.members.is_empty() && entry.remote.is_empty())
+        });
+        gone
+    }
+
     /// Every member on this instance: room, id and name.
     pub fn local_members(&self) -> Vec<(String, u64, String)> {
         let rooms = self.rooms.lock().unwrap();
@@ -259,5 +321,34 @@ mod tests {
         // Never more than the burst, however long it rested.
         let later = t0 + Duration::from_secs(100);
         assert_eq!((0..10).filter(|_| bucket.take(later)).count(), 3);
+    }
+
+    #[test]
+    fn only_the_members_of_silent_instances_are_forgotten() {
+        let rooms = Rooms::default();
+        let t0 = Instant::now();
+        let (_membership, _) = rooms.join("r", 1, "local");
+        assert!(rooms.remote_presence("r", "dead", 7, "dan", true));
+        assert!(rooms.remote_presence("s", "dead", 8, "dee", true));
+        assert!(rooms.remote_presence("r", "live", 9, "liz", true));
+        rooms.heard_from("dead", t0);
+        rooms.heard_from("live", t0);
+        rooms.heard_from("live", t0 + Duration::from_secs(2));
+        assert!(rooms.forget_silent(t0).is_empty());
+
+        let mut gone = rooms.forget_silent(t0 + Duration::from_secs(1));
+        gone.sort_by_key(|g| g.id);
+        let names: Vec<(&str, &str, u64)> = gone
+            .iter()
+            .map(|g| (g.room.as_str(), g.name.as_str(), g.id))
+            .collect();
+        assert_eq!(names, [("r", "dan", 7), ("s", "dee", 8)]);
+        assert!(gone.iter().all(|g| g.instance == "dead"));
+        // The live one stays; the room with only the dead one's member is gone.
+        let (_again, names) = rooms.join("r", 2, "new");
+        assert_eq!(names, ["liz", "local", "new"]);
+        assert!(!rooms.has_local("s"));
+        // Forgotten once: heard from again, it starts over.
+        assert!(rooms.forget_silent(t0 + Duration::from_secs(1)).is_empty());
     }
 }
