@@ -301,28 +301,11 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
         let code = chat::run_main(["--listen".to_owned(), "127.0.0.1:0".to_owned()].into_iter());
         std::process::exit(if code { 0 } else { 1 });
     }
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sigint_closes_every_connection_with_1001_and_exits_0",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            // libtest's "test NAME ... " may precede it on the line.
-            l.split_once("chat: open http://")
-                .map(|(_, a)| a.trim_end_matches("/ in a browser").to_owned())
-        })
-        .expect("the URL to open");
+    let (mut child, addr) = spawn_child(
+        "sigint_closes_every_connection_with_1001_and_exits_0",
+        CHILD,
+        "1",
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let (mut socket, _) = connect(&format!("ws://{addr}/ws?room=z"), |r| r)
@@ -460,7 +443,6 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
         let code = chat::run_main(args.iter().map(|a| (*a).to_owned()));
         std::process::exit(if code { 0 } else { 1 });
     }
-    use std::io::BufRead;
     let redis = Redis::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (a, b) = runtime.block_on(async {
@@ -482,28 +464,12 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
             let _ = self.0.wait();
         }
     }
-    let mut child = Killed(
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "the_members_of_an_instance_that_dies_leave_the_lists_of_the_others",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DYING_CHILD, redis.url())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (child, addr) = spawn_child(
+        "the_members_of_an_instance_that_dies_leave_the_lists_of_the_others",
+        DYING_CHILD,
+        &redis.url(),
     );
-    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split_once("chat: open http://")
-                .map(|(_, a)| a.trim_end_matches("/ in a browser").to_owned())
-        })
-        .expect("the URL to open");
+    let mut child = Killed(child);
     runtime.block_on(async {
         wait_until_subscribed(&redis.url(), 3).await;
         let (mut on_b, _) = connect(&b.url("room=r&name=ben"), |r| r).await.unwrap();
@@ -547,6 +513,33 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
         a.shutdown().await.unwrap();
         b.shutdown().await.unwrap();
     });
+}
+
+/// Runs `test` of this binary again as a child process with `var` set to
+/// `value` (so that it runs the example instead); returns the child and the
+/// address the example printed.
+fn spawn_child(test: &str, var: &str, value: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(var, value)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            // libtest's "test NAME ... " may precede it on the line.
+            l.split_once("chat: open http://")
+                .map(|(_, a)| a.trim_end_matches("/ in a browser").to_owned())
+        })
+        .expect("the URL to open");
+    // Whatever it prints later is read too, so that it never writes into
+    // a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
 }
 
 /// Waits (bounded) until `count` instances listen for presence requests.
