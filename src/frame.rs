@@ -314,6 +314,19 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     };
     // Both halves equal: the same in memory order whatever the endianness.
     let wide = u64::from(word) << 32 | u64::from(word);
+    if data.len() <= 16 {
+        // The commonest small payloads: at most two words, then bytes.
+        let [k0, k1, k2, k3] = word.to_ne_bytes();
+        let key = [k0, k1, k2, k3, k0, k1, k2, k3];
+        let (words, rest) = data.as_chunks_mut::<8>();
+        for chunk in words {
+            *chunk = (u64::from_ne_bytes(*chunk) ^ wide).to_ne_bytes();
+        }
+        for (byte, k) in rest.iter_mut().zip(key) {
+            *byte ^= k;
+        }
+        return;
+    }
     let rest = if data.len() >= LONG_MASK {
         // Words, which the compiler turns into 16-byte vector XORs four
         // words a step, for the throughput of long payloads.
