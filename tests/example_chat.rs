@@ -312,11 +312,7 @@ fn sigint_closes_every_connection_with_1001_and_exits_0() {
             .await
             .unwrap();
         wait_for(&mut socket, "members").await;
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        signal(&child, "-INT");
         let (code, _) = close_of(&mut socket).await;
         assert_eq!(code, 1001);
     });
@@ -430,7 +426,7 @@ async fn an_instance_that_comes_later_learns_who_was_already_in_the_room() {
 const DYING_CHILD: &str = "WSPROTO_CHAT_DYING_CHILD";
 
 #[test]
-fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
+fn the_members_of_an_instance_that_stalls_or_dies_leave_the_lists_of_the_others() {
     if let Some(url) = std::env::var_os(DYING_CHILD) {
         let args = [
             "--listen",
@@ -465,7 +461,7 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
         }
     }
     let (child, addr) = spawn_child(
-        "the_members_of_an_instance_that_dies_leave_the_lists_of_the_others",
+        "the_members_of_an_instance_that_stalls_or_dies_leave_the_lists_of_the_others",
         DYING_CHILD,
         &redis.url(),
     );
@@ -496,6 +492,19 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
         }
         assert_eq!(Vec::from_iter(members), ["ann", "ben", "dan"]);
 
+        // Dan's instance stalls past three heartbeats: dropped. It resumes:
+        // asked alone who it has, and Dan is listed again.
+        signal(&child.0, "-STOP");
+        for socket in [&mut on_a, &mut on_b] {
+            let left = wait_for(socket, "leave").await;
+            assert_eq!(left["name"], "dan", "{left}");
+        }
+        signal(&child.0, "-CONT");
+        for socket in [&mut on_a, &mut on_b] {
+            let back = wait_for(socket, "present").await;
+            assert_eq!(back["name"], "dan", "{back}");
+        }
+
         // Dan's instance dies: no leave notice from it, ever.
         child.0.kill().unwrap();
         child.0.wait().unwrap();
@@ -513,6 +522,15 @@ fn the_members_of_an_instance_that_dies_leave_the_lists_of_the_others() {
         a.shutdown().await.unwrap();
         b.shutdown().await.unwrap();
     });
+}
+
+/// Sends `child` a signal (`-STOP`, `-CONT`, ...).
+fn signal(child: &std::process::Child, which: &str) {
+    let status = std::process::Command::new("kill")
+        .args([which, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 /// Runs `test` of this binary again as a child process with `var` set to

@@ -16,10 +16,11 @@
 //! Every instance says it is alive on `chat:alive` once a heartbeat; any
 //! message from an instance counts as hearing from it. The members of an
 //! instance not heard from for [`SILENT_BEATS`] heartbeats (it died
-//! without its leave notices, or this instance lost Redis) are dropped from
-//! the lists, and this instance's members of their rooms get a `leave`
-//! notice for each; once it is heard from again, its answer to the
-//! presence request lists them again.
+//! without its leave notices, stalled, or this instance lost Redis) are
+//! dropped from the lists, and this instance's members of their rooms get
+//! a `leave` notice for each. An instance heard from that is not known here
+//! (new, or dropped after a silence) is asked alone who it has (`sync` with
+//! `of`), and its answer lists them again.
 //!
 //! Redis going away does not stop an instance: its own members keep
 //! talking, messages for the others are dropped meanwhile, and both the
@@ -93,12 +94,16 @@ impl Bus {
             .try_send((format!("{PREFIX}{room}"), format!("{instance}\n{json}")));
     }
 
-    /// Asks the other instances who is present.
-    fn ask_who_is_present(&self, instance: &str) {
-        let _ = self.publish.try_send((
-            SYNC.to_owned(),
-            format!("{instance}\n{{\"type\":\"sync\"}}"),
-        ));
+    /// Asks the other instances who is present: all of them, or only
+    /// the instance `of`.
+    fn ask_who_is_present(&self, instance: &str, of: Option<&str>) {
+        let json = match of {
+            None => serde_json::json!({"type": "sync"}),
+            Some(of) => serde_json::json!({"type": "sync", "of": of}),
+        };
+        let _ = self
+            .publish
+            .try_send((SYNC.to_owned(), format!("{instance}\n{json}")));
     }
 
     /// Tells the other instances this one is alive.
@@ -190,7 +195,7 @@ async fn subscriber(
                     eprintln!("chat: subscribed to {PATTERN} on Redis");
                     backoff.reset();
                     // Joins before this subscription were missed: ask.
-                    bus.ask_who_is_present(&instance);
+                    bus.ask_who_is_present(&instance, None);
                     let mut messages = pubsub.into_on_message();
                     loop {
                         tokio::select! {
@@ -233,12 +238,22 @@ fn deliver(instance: &str, rooms: &Rooms, bus: &Bus, message: &redis::Msg) {
     if from == instance {
         return; // our own, already delivered here
     }
-    rooms.heard_from(from, Instant::now());
+    if rooms.heard_from(from, Instant::now()) {
+        // New here, or forgotten after a silence: whoever it has was never
+        // listed, or was dropped; ask it alone.
+        bus.ask_who_is_present(instance, Some(from));
+    }
     let channel = message.get_channel_name();
     if channel == ALIVE {
         return;
     }
     if channel == SYNC {
+        let asked = serde_json::from_str::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| v["of"].as_str().map(str::to_owned));
+        if asked.is_some_and(|of| of != instance) {
+            return; // a question for another instance
+        }
         for (room, id, name) in rooms.local_members() {
             bus.publish(
                 &room,

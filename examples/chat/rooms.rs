@@ -159,13 +159,18 @@ impl Rooms {
         }
     }
 
-    /// Another instance said something: it is alive now.
-    pub fn heard_from(&self, instance: &str, now: Instant) {
+    /// Another instance said something: it is alive now. Returns whether
+    /// it was unknown here (new, or forgotten by [`forget_silent`](Self::forget_silent)).
+    pub fn heard_from(&self, instance: &str, now: Instant) -> bool {
         let mut heard = self.heard.lock().unwrap();
         match heard.get_mut(instance) {
-            Some(at) => *at = now,
+            Some(at) => {
+                *at = now;
+                false
+            }
             None => {
                 heard.insert(instance.to_owned(), now);
+                true
             }
         }
     }
@@ -331,9 +336,9 @@ mod tests {
         assert!(rooms.remote_presence("r", "dead", 7, "dan", true));
         assert!(rooms.remote_presence("s", "dead", 8, "dee", true));
         assert!(rooms.remote_presence("r", "live", 9, "liz", true));
-        rooms.heard_from("dead", t0);
-        rooms.heard_from("live", t0);
-        rooms.heard_from("live", t0 + Duration::from_secs(2));
+        assert!(rooms.heard_from("dead", t0), "new here");
+        assert!(rooms.heard_from("live", t0));
+        assert!(!rooms.heard_from("live", t0 + Duration::from_secs(2)));
         assert!(rooms.forget_silent(t0).is_empty());
 
         let mut gone = rooms.forget_silent(t0 + Duration::from_secs(1));
@@ -348,7 +353,8 @@ mod tests {
         let (_again, names) = rooms.join("r", 2, "new");
         assert_eq!(names, ["liz", "local", "new"]);
         assert!(!rooms.has_local("s"));
-        // Forgotten once: heard from again, it starts over.
+        // Forgotten once; heard from again, it is new here.
         assert!(rooms.forget_silent(t0 + Duration::from_secs(1)).is_empty());
+        assert!(rooms.heard_from("dead", t0 + Duration::from_secs(3)));
     }
 }
