@@ -34,8 +34,9 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::{mpsc, watch};
 
-use super::rooms::{prepare, presence_json, Rooms};
 use tokio::time::Instant;
+
+use super::rooms::{prepare, presence_json, Rooms};
 
 const PATTERN: &str = "chat:room:*";
 const PREFIX: &str = "chat:room:";
@@ -44,7 +45,7 @@ const SYNC: &str = "chat:sync";
 /// Where instances say they are alive.
 const ALIVE: &str = "chat:alive";
 /// Heartbeats an instance may miss before its members are dropped.
-pub const SILENT_BEATS: u32 = 3;
+const SILENT_BEATS: u32 = 3;
 /// Messages waiting for the publisher; past this, new ones are dropped.
 const QUEUE: usize = 1024;
 
@@ -89,9 +90,7 @@ impl Bus {
     /// Publishes `json` to the other instances' members of `room`; never
     /// waits (dropped if the publisher is behind or Redis is away).
     pub fn publish(&self, room: &str, instance: &str, json: &str) {
-        let _ = self
-            .publish
-            .try_send((format!("{PREFIX}{room}"), format!("{instance}\n{json}")));
+        self.send(format!("{PREFIX}{room}"), instance, json);
     }
 
     /// Asks the other instances who is present: all of them, or only
@@ -101,17 +100,19 @@ impl Bus {
             None => serde_json::json!({"type": "sync"}),
             Some(of) => serde_json::json!({"type": "sync", "of": of}),
         };
-        let _ = self
-            .publish
-            .try_send((SYNC.to_owned(), format!("{instance}\n{json}")));
+        self.send(SYNC.to_owned(), instance, &json.to_string());
     }
 
     /// Tells the other instances this one is alive.
     fn say_alive(&self, instance: &str) {
-        let _ = self.publish.try_send((
-            ALIVE.to_owned(),
-            format!("{instance}\n{{\"type\":\"alive\"}}"),
-        ));
+        self.send(ALIVE.to_owned(), instance, r#"{"type":"alive"}"#);
+    }
+
+    /// Queues `INSTANCE\nJSON` for `channel`, or drops it if the queue is full.
+    fn send(&self, channel: String, instance: &str, json: &str) {
+        let _ = self
+            .publish
+            .try_send((channel, format!("{instance}\n{json}")));
     }
 }
 
